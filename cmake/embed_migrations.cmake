@@ -1,0 +1,18 @@
+# Turns src/store/migrations/NNN_name.sql into a C table, so the binary carries its schema.
+# Called as: cmake -DSRC=dir -DOUT=file -P embed_migrations.cmake
+file(GLOB files "${SRC}/*.sql")
+list(SORT files)
+set(body "/* Generated from src/store/migrations by cmake/embed_migrations.cmake. */\n#include \"store/migrations.h\"\n\nconst pt_migration pt_migrations[] = {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version "${name}")
+  math(EXPR version "${version}")
+  file(READ "${f}" text)
+  string(REPLACE "\\" "\\\\" text "${text}")
+  string(REPLACE "\"" "\\\"" text "${text}")
+  string(REPLACE "\n" "\\n\"\n\t\"" text "${text}")
+  string(APPEND body "\t{${version}, \"${name}\",\n\t\"${text}\"},\n")
+endforeach()
+string(APPEND body "};\nconst int pt_migration_count = sizeof(pt_migrations) / sizeof(pt_migrations[0]);\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")

@@ -1,0 +1,65 @@
+#ifndef PT_API_H
+#define PT_API_H
+
+/* The api layer: one file per resource, turning requests into service calls and results into
+ * JSON. Shapes and ranges are checked here; every error carries a code from API.md. */
+
+#include "http/http.h"
+
+extern const pt_route pt_api_routes[];
+extern const int pt_api_route_count;
+
+/* Fields of a JSON body. */
+enum { PT_F_REQUIRED = 1, PT_F_NULLABLE = 2 };
+
+typedef struct {
+	bool present, is_null;
+	const char *s;
+	int64_t i;
+	json_t *j;
+} pt_field;
+
+/* Refuses any key of obj not in allowed (NULL-terminated). */
+int pt_json_only(json_t *obj, const char *const *allowed, pt_err *err);
+/* A string of min..max characters (code points), valid UTF-8 without control characters;
+ * with min >= 1 it may not be blank either. */
+int pt_json_text(json_t *obj, const char *key, unsigned flags, int min, int max, pt_field *out,
+		 pt_err *err);
+int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64_t max,
+		pt_field *out, pt_err *err);
+int pt_json_array(json_t *obj, const char *key, unsigned flags, int max_items, pt_field *out,
+		  pt_err *err);
+/* Checks a text value that did not come from JSON (a query argument), by the same rules. */
+int pt_text_check(const char *key, const char *s, int min, int max, pt_err *err);
+
+/* Lists: limit (1..500, default 50) and an opaque cursor. */
+int pt_list_params(pt_req *req, int64_t *after_id, int *limit, pt_err *err);
+/* Answers {"items": items, "next_cursor"}: items holds up to limit + 1 entries, the extra one
+ * only telling that there is more; it is dropped here. */
+int pt_list_reply(pt_req *req, json_t *items, int limit, int64_t last_id);
+
+json_t *pt_json_time(int64_t ms);
+json_t *pt_json_opt_str(const char *s);
+json_t *pt_json_opt_id(int64_t id);
+
+/* Handlers */
+int pt_api_healthz(pt_req *req, pt_err *err);
+int pt_api_metrics(pt_req *req, pt_err *err);
+int pt_api_login(pt_req *req, pt_err *err);
+int pt_api_logout(pt_req *req, pt_err *err);
+int pt_api_me(pt_req *req, pt_err *err);
+int pt_api_keys_create(pt_req *req, pt_err *err);
+int pt_api_keys_list(pt_req *req, pt_err *err);
+int pt_api_keys_revoke(pt_req *req, pt_err *err);
+int pt_api_stores_list(pt_req *req, pt_err *err);
+int pt_api_stores_create(pt_req *req, pt_err *err);
+int pt_api_stores_get(pt_req *req, pt_err *err);
+int pt_api_stores_patch(pt_req *req, pt_err *err);
+int pt_api_members_create(pt_req *req, pt_err *err);
+int pt_api_members_search(pt_req *req, pt_err *err);
+int pt_api_members_lookup(pt_req *req, pt_err *err);
+int pt_api_members_get(pt_req *req, pt_err *err);
+int pt_api_members_patch(pt_req *req, pt_err *err);
+int pt_api_members_erase(pt_req *req, pt_err *err);
+
+#endif

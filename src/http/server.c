@@ -1,0 +1,523 @@
+/* libmicrohttpd glue: request life cycle, body limits, JSON in and out, authentication,
+ * request ids, access log, graceful shutdown. Knows nothing of members or points. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/http.h"
+#include "http/internal.h"
+#include "service/auth.h"
+#include "util/log.h"
+
+enum { SHUTDOWN_GRACE_SECONDS = 30 };
+
+typedef struct {
+	pt_req req;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t body_len, body_cap;
+	bool too_large;
+	int64_t start_ns;
+	char request_id[65];
+	int route;
+} request;
+
+static struct {
+	const pt_server_config *cfg;
+	pthread_key_t db_key;
+	atomic_int in_flight;
+} server;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void close_db(void *db)
+{
+	pt_db_close(db);
+}
+
+/* One database connection per worker thread, opened on first use. */
+static pt_db *thread_db(pt_err *err)
+{
+	pt_db *db = pthread_getspecific(server.db_key);
+	if (db)
+		return db;
+	if (pt_db_open(&db, server.cfg->db_url, err) != 0) {
+		pt_log_error("msg=\"cannot open database\" error=\"%s\"", err->msg_en);
+		return NULL;
+	}
+	pthread_setspecific(server.db_key, db);
+	return db;
+}
+
+const char *pt_req_param(pt_req *req, const char *name)
+{
+	for (int i = 0; i < PT_MAX_PATH_PARAMS && req->param_names[i]; i++)
+		if (strcmp(req->param_names[i], name) == 0)
+			return req->param_values[i];
+	return NULL;
+}
+
+const char *pt_req_query(pt_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *pt_req_header(pt_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int pt_req_id(pt_req *req, const char *name, int64_t *out, pt_err *err)
+{
+	const char *s = pt_req_param(req, name);
+	int64_t v = 0;
+	if (s && *s && strlen(s) <= 16) {
+		for (const char *p = s; *p; p++) {
+			if (*p < '0' || *p > '9') {
+				v = 0;
+				break;
+			}
+			v = v * 10 + (*p - '0');
+		}
+	}
+	if (v <= 0 || v >= (INT64_C(1) << 53))
+		return pt_err_set(err, PT_NOT_FOUND, NULL, "no such resource: %s",
+				  "资源不存在：%s", req->path);
+	*out = v;
+	return 0;
+}
+
+int pt_reply_json(pt_req *req, int status, json_t *body)
+{
+	if (req->reply)
+		json_decref(req->reply);
+	req->status = status;
+	req->reply = body;
+	return 0;
+}
+
+int pt_reply_empty(pt_req *req, int status)
+{
+	return pt_reply_json(req, status, NULL);
+}
+
+int pt_reply_text(pt_req *req, int status, const char *text)
+{
+	req->status = status;
+	req->reply_text = text;
+	return 0;
+}
+
+static json_t *error_body(const pt_err *err, bool english)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", pt_code_name(err->code), "message",
+			      english ? err->msg_en : err->msg_zh);
+	if (e && err->field[0])
+		json_object_set_new(e, "field", json_string(err->field));
+	return json_pack("{s:o}", "error", e);
+}
+
+static void add_common_headers(struct MHD_Response *resp, const request *r)
+{
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+static enum MHD_Result send_reply(request *r, const char *allow)
+{
+	pt_req *req = &r->req;
+	struct MHD_Response *resp;
+	if (req->reply_text) {
+		resp = MHD_create_response_from_buffer(strlen(req->reply_text),
+						       (void *)req->reply_text,
+						       MHD_RESPMEM_MUST_COPY);
+		if (resp)
+			MHD_add_response_header(resp, "Content-Type",
+						"text/plain; version=0.0.4; charset=utf-8");
+	} else if (req->reply) {
+		char *text = json_dumps(req->reply, JSON_COMPACT);
+		if (!text)
+			return MHD_NO;
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(text);
+		else
+			MHD_add_response_header(resp, "Content-Type",
+						"application/json; charset=utf-8");
+	} else {
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp)
+		return MHD_NO;
+	add_common_headers(resp, r);
+	if (allow)
+		MHD_add_response_header(resp, "Allow", allow);
+	if (req->set_cookie)
+		MHD_add_response_header(resp, "Set-Cookie", req->set_cookie);
+	if (req->location)
+		MHD_add_response_header(resp, "Location", req->location);
+	if (req->status == 429 || req->status == 503)
+		MHD_add_response_header(resp, "Retry-After", "1");
+	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)req->status, resp);
+	MHD_destroy_response(resp);
+
+	int64_t dur_ns = now_ns() - r->start_ns;
+	pt_metrics_record(r->route, req->method, req->status, dur_ns);
+	const char *route = r->route >= 0 ? server.cfg->routes[r->route].pattern : "unmatched";
+	char caller[48] = "none";
+	if (req->ctx.staff_id)
+		snprintf(caller, sizeof(caller), "staff:%lld", (long long)req->ctx.staff_id);
+	else if (req->ctx.api_key_id)
+		snprintf(caller, sizeof(caller), "api_key:%lld", (long long)req->ctx.api_key_id);
+	pt_log_info("msg=request request_id=%s method=%s route=\"%s\" status=%d dur_us=%lld "
+		    "ip=%s caller=%s",
+		    r->request_id, pt_method_name(req->method), route, req->status,
+		    (long long)(dur_ns / 1000), req->ctx.ip ? req->ctx.ip : "-", caller);
+	return ret;
+}
+
+static enum MHD_Result send_error(request *r, const pt_err *err, const char *allow)
+{
+	if (err->code == PT_INTERNAL)
+		pt_log_error("msg=\"internal error\" request_id=%s error=\"%s\"", r->request_id,
+			     err->msg_en);
+	pt_reply_json(&r->req, pt_code_status(err->code), error_body(err, r->req.english));
+	return send_reply(r, allow);
+}
+
+static void set_request_id(request *r)
+{
+	const char *given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
+	size_t n = given ? strlen(given) : 0;
+	if (n >= 1 && n <= 64 &&
+	    strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+		    n) {
+		memcpy(r->request_id, given, n + 1);
+		return;
+	}
+	unsigned char raw[8];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(r->request_id, sizeof(r->request_id), raw, sizeof(raw));
+}
+
+static void set_client_ip(request *r)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char buf[INET6_ADDRSTRLEN] = "-";
+	if (info && info->client_addr) {
+		const struct sockaddr *sa = info->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  buf, sizeof(buf));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+				  sizeof(buf));
+	}
+	r->req.ctx.ip = pt_arena_strdup(r->req.ctx.arena, buf);
+}
+
+static bool is_json_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	size_t n = strlen("application/json");
+	return strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static int parse_body(request *r, pt_err *err)
+{
+	pt_req *req = &r->req;
+	bool takes_body = req->method == PT_POST || req->method == PT_PUT ||
+			  req->method == PT_PATCH || req->method == PT_DELETE;
+	if (!takes_body || r->body_len == 0) {
+		req->body = takes_body ? json_object() : NULL;
+		if (req->body)
+			pt_arena_defer(req->ctx.arena, (void (*)(void *))json_decref, req->body);
+		return 0;
+	}
+	if (!is_json_type(pt_req_header(req, "Content-Type")))
+		return pt_err_set(err, PT_UNSUPPORTED_MEDIA_TYPE, NULL,
+				  "the request body must be JSON (Content-Type: application/json)",
+				  "请求体须为 JSON（Content-Type: application/json）");
+	json_error_t jerr;
+	json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
+				  "malformed JSON at line %d column %d: %s",
+				  "JSON 格式错误（第 %d 行第 %d 列）：%s", jerr.line, jerr.column,
+				  jerr.text);
+	pt_arena_defer(req->ctx.arena, (void (*)(void *))json_decref, body);
+	if (!json_is_object(body))
+		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
+				  "the request body must be a JSON object",
+				  "请求体须为 JSON 对象");
+	req->body = body;
+	return 0;
+}
+
+/* Bearer key first, then the session cookie; a cookie-authenticated change needs the CSRF
+ * token of its session. */
+static int authenticate(request *r, pt_err *err)
+{
+	pt_req *req = &r->req;
+	const char *authz = pt_req_header(req, "Authorization");
+	if (authz) {
+		if (strncasecmp(authz, "Bearer ", 7) != 0)
+			return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
+					  "the Authorization header must be 'Bearer <api key>'",
+					  "Authorization 头须为 'Bearer <API 密钥>'");
+		return pt_svc_auth_api_key(&req->ctx, authz + 7, err);
+	}
+	const char *token = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+							PT_SESSION_COOKIE);
+	if (!token)
+		return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
+				  "sign in first, or send an API key",
+				  "请先登录，或提供 API 密钥");
+	const char *csrf = NULL;
+	if (pt_svc_auth_session(&req->ctx, token, &csrf, err) != 0)
+		return -1;
+	if (req->method != PT_GET) {
+		const char *sent = pt_req_header(req, "X-CSRF-Token");
+		if (!sent || strlen(sent) != strlen(csrf) ||
+		    sodium_memcmp(sent, csrf, strlen(csrf)) != 0)
+			return pt_err_set(err, PT_CSRF_FAILED, NULL,
+					  "missing or wrong X-CSRF-Token header",
+					  "缺少或错误的 X-CSRF-Token 请求头");
+	}
+	return 0;
+}
+
+static enum MHD_Result dispatch(request *r)
+{
+	pt_req *req = &r->req;
+	pt_err err;
+	pt_err_clear(&err);
+	if (r->too_large) {
+		pt_err_set(&err, PT_PAYLOAD_TOO_LARGE, NULL, "the request body is over 1 MiB",
+			   "请求体超过 1 MiB");
+		return send_error(r, &err, NULL);
+	}
+	char *path = pt_arena_strdup(req->ctx.arena, req->path);
+	char allow[64];
+	int route = pt_route_match(server.cfg->routes, server.cfg->nroutes, req->method, path,
+				   req->param_names, req->param_values, allow, sizeof(allow));
+	if (route == -1) {
+		pt_err_set(&err, PT_NOT_FOUND, NULL, "no such resource: %s", "资源不存在：%s",
+			   req->path);
+		return send_error(r, &err, NULL);
+	}
+	if (route == -2) {
+		pt_err_set(&err, PT_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s",
+			   "此处不允许 %s；可用 %s", pt_method_name(req->method), allow);
+		return send_error(r, &err, allow);
+	}
+	r->route = route;
+	const pt_route *rt = &server.cfg->routes[route];
+	if (parse_body(r, &err) != 0)
+		return send_error(r, &err, NULL);
+	req->ctx.db = thread_db(&err);
+	if (!req->ctx.db)
+		return send_error(r, &err, NULL);
+	if (!(rt->flags & PT_ROUTE_PUBLIC)) {
+		if (authenticate(r, &err) != 0 || pt_svc_require(&req->ctx, rt->perm, &err) != 0)
+			return send_error(r, &err, NULL);
+	}
+	if (rt->handler(req, &err) != 0)
+		return send_error(r, &err, NULL);
+	return send_reply(r, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	(void)cls;
+	(void)version;
+	request *r = *con_cls;
+	if (!r) {
+		pt_arena *arena = pt_arena_new();
+		if (!arena)
+			return MHD_NO;
+		r = pt_arena_alloc(arena, sizeof(*r));
+		if (!r) {
+			pt_arena_free(arena);
+			return MHD_NO;
+		}
+		atomic_fetch_add(&server.in_flight, 1);
+		*con_cls = r;
+		r->conn = conn;
+		r->route = -1;
+		r->start_ns = now_ns();
+		r->req.ctx.arena = arena;
+		r->req.conn = conn;
+		r->req.method = pt_method_parse(method);
+		r->req.path = pt_arena_strdup(arena, url);
+		r->req.english = pt_http_prefers_english(
+			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language"));
+		set_request_id(r);
+		r->req.ctx.request_id = r->request_id;
+		set_client_ip(r);
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > PT_MAX_BODY) {
+			/* Answer at once and let the server close the connection rather than
+			 * read a body we will refuse. */
+			r->too_large = true;
+			return dispatch(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (r->too_large || r->body_len + n > PT_MAX_BODY) {
+			r->too_large = true;
+			return MHD_YES;
+		}
+		if (r->body_len + n > r->body_cap) {
+			size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
+			while (cap < r->body_len + n)
+				cap *= 2;
+			char *grown = pt_arena_alloc(r->req.ctx.arena, cap);
+			if (!grown)
+				return MHD_NO;
+			if (r->body_len)
+				memcpy(grown, r->body, r->body_len);
+			r->body = grown;
+			r->body_cap = cap;
+		}
+		memcpy(r->body + r->body_len, upload_data, n);
+		r->body_len += n;
+		return MHD_YES;
+	}
+	if (r->req.status) /* answered already (413 on the first call) */
+		return MHD_YES;
+	return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	request *r = *con_cls;
+	if (!r)
+		return;
+	if (r->req.reply)
+		json_decref(r->req.reply);
+	pt_arena_free(r->req.ctx.arena);
+	*con_cls = NULL;
+	atomic_fetch_sub(&server.in_flight, 1);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, pt_err *err)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon == listen || strlen(listen) >= sizeof(host))
+		return pt_err_set(err, PT_INVALID_ARGUMENT, "listen",
+				  "listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080",
+				  "listen 须为 地址:端口，例如 127.0.0.1:8080");
+	size_t hlen = (size_t)(colon - listen);
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[' && hlen >= 2 && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+				 .ai_socktype = SOCK_STREAM},
+			*res;
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, "listen",
+				  "cannot use listen address %s", "无法使用监听地址 %s", listen);
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+int pt_server_run(const pt_server_config *cfg, pt_err *err)
+{
+	struct sockaddr_storage addr = {0};
+	if (parse_listen(cfg->listen, &addr, err) != 0)
+		return -1;
+	server.cfg = cfg;
+	pt_metrics_init(cfg->routes, cfg->nroutes);
+	if (pthread_key_create(&server.db_key, close_db) != 0)
+		return pt_err_set(err, PT_INTERNAL, NULL, "cannot create thread key",
+				  "无法创建线程键");
+
+	/* Signals are taken by sigwait below, never by a worker thread. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	struct MHD_Daemon *d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
+	if (!d)
+		return pt_err_set(err, PT_UNAVAILABLE, "listen", "cannot listen on %s: %s",
+				  "无法监听 %s：%s", cfg->listen, strerror(errno));
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	char host[INET6_ADDRSTRLEN] = "";
+	if (addr.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr, host, sizeof(host));
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof(host));
+	pt_log_info("msg=listening url=http://%s%s%s:%u workers=%d",
+		    addr.ss_family == AF_INET6 ? "[" : "", host,
+		    addr.ss_family == AF_INET6 ? "]" : "", info ? info->port : 0, cfg->workers);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	pt_log_info("msg=\"shutting down\" signal=%d in_flight=%d", sig,
+		    atomic_load(&server.in_flight));
+	MHD_socket lsock = MHD_quiesce_daemon(d);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
+	/* Requests in flight finish and are answered; idle keep-alive connections are not
+	 * waited for. */
+	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 100 && atomic_load(&server.in_flight) > 0;
+	     i++)
+		usleep(10000);
+	MHD_stop_daemon(d);
+	pt_log_info("msg=stopped");
+	return 0;
+}

@@ -1,0 +1,192 @@
+/* patron: subcommand dispatch only. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "http/http.h"
+#include "service/setup.h"
+#include "store/repo.h"
+#include "util/clock.h"
+#include "util/config.h"
+#include "util/log.h"
+
+#ifndef PATRON_VERSION
+#define PATRON_VERSION "dev"
+#endif
+
+static const struct {
+	const char *name, *summary;
+} commands[] = {
+	{"serve", "run the HTTP server: the JSON API under /api/v1, /healthz, /metrics"},
+	{"init", "create the database and the owner account (--demo adds a demo business)"},
+	{"migrate", "apply schema migrations (serve also does this at start)"},
+	{"check", "verify the database's invariants; exits 1 when anything is wrong"},
+	{"version", "print the version"},
+	{"help", "show this help, or the settings of one command: patron help serve"},
+};
+
+static int usage(FILE *out)
+{
+	fprintf(out, "patron %s: membership and loyalty points for shops and chains\n\n"
+		     "usage: patron COMMAND [--setting value ...]\n\n",
+		PATRON_VERSION);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nSettings come from patron.ini, then PATRON_* variables, then flags.\n");
+	return out == stdout ? 0 : 2;
+}
+
+static int fail(const pt_err *err)
+{
+	fprintf(stderr, "patron: %s\n", err->msg_en);
+	return 1;
+}
+
+/* Opens the database and brings its schema up to date. */
+static pt_db *open_migrated(pt_err *err)
+{
+	pt_db *db;
+	if (pt_db_open(&db, pt_settings.db, err) != 0)
+		return NULL;
+	if (pt_repo_migrate(db, err) != 0) {
+		pt_db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static int cmd_init(void)
+{
+	pt_err err = {0};
+	char generated[32];
+	const char *password = pt_settings.owner_password;
+	if (!*password) {
+		unsigned char raw[12];
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2base64(generated, sizeof(generated), raw, sizeof(raw),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		password = generated;
+	} else if (strlen(password) < 8) {
+		fprintf(stderr, "patron: --owner-password must be at least 8 characters\n");
+		return 2;
+	}
+	pt_db *db = open_migrated(&err);
+	if (!db)
+		return fail(&err);
+	int rc = pt_svc_init_owner(db, pt_settings.owner_username, password, &err);
+	if (rc == 0 && pt_settings.demo)
+		rc = pt_svc_demo_create(db, &err);
+	pt_db_close(db);
+	if (rc != 0)
+		return fail(&err);
+	printf("Initialised %s\n", pt_settings.db);
+	if (pt_settings.demo)
+		printf("Demo business: 3 stores, 10000 members\n");
+	printf("Owner login: %s\n", pt_settings.owner_username);
+	if (password == generated)
+		printf("Owner password (shown once, keep it safe): %s\n", password);
+	return 0;
+}
+
+static int cmd_migrate(void)
+{
+	pt_err err = {0};
+	pt_db *db = open_migrated(&err);
+	if (!db)
+		return fail(&err);
+	pt_db_close(db);
+	printf("Schema up to date\n");
+	return 0;
+}
+
+static int cmd_check(void)
+{
+	pt_err err = {0};
+	pt_db *db;
+	if (pt_db_open(&db, pt_settings.db, &err) != 0)
+		return fail(&err);
+	long problems = 0;
+	int rc = pt_svc_check(db, stdout, &problems, &err);
+	pt_db_close(db);
+	if (rc != 0)
+		return fail(&err);
+	if (problems) {
+		printf("check: %ld problem(s) found\n", problems);
+		return 1;
+	}
+	printf("check: all invariants hold\n");
+	return 0;
+}
+
+static int cmd_serve(void)
+{
+	pt_err err = {0};
+	pt_db *db = open_migrated(&err);
+	if (!db)
+		return fail(&err);
+	pt_db_close(db);
+	pt_server_config cfg = {.listen = pt_settings.listen,
+				.db_url = pt_settings.db,
+				.workers = (int)pt_settings.workers,
+				.routes = pt_api_routes,
+				.nroutes = pt_api_route_count};
+	if (pt_server_run(&cfg, &err) != 0)
+		return fail(&err);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		return usage(stderr);
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		if (argc > 2) {
+			pt_config_help(argv[2]);
+			return 0;
+		}
+		return usage(stdout);
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("patron %s\n", PATRON_VERSION);
+		return 0;
+	}
+	int (*run)(void) = NULL;
+	if (!strcmp(cmd, "serve"))
+		run = cmd_serve;
+	else if (!strcmp(cmd, "init"))
+		run = cmd_init;
+	else if (!strcmp(cmd, "migrate"))
+		run = cmd_migrate;
+	else if (!strcmp(cmd, "check"))
+		run = cmd_check;
+	if (!run) {
+		fprintf(stderr, "patron: unknown command '%s'\n\n", cmd);
+		return usage(stderr);
+	}
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			pt_config_help(cmd);
+			return 0;
+		}
+	pt_err err = {0};
+	if (pt_config_load(cmd, argc, argv, 2, &err) != 0)
+		return fail(&err), 2;
+	pt_log_level level;
+	if (pt_log_parse_level(pt_settings.log_level, &level) != 0) {
+		fprintf(stderr, "patron: log_level must be debug, info, warn or error\n");
+		return 2;
+	}
+	pt_log_set_level(level);
+	if (pt_clock_set_zone(pt_settings.time_zone) != 0) {
+		fprintf(stderr, "patron: unknown time zone '%s'\n", pt_settings.time_zone);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "patron: libsodium failed to initialise\n");
+		return 1;
+	}
+	return run();
+}

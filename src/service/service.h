@@ -1,0 +1,56 @@
+#ifndef PT_SERVICE_H
+#define PT_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/db.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+/* Permissions: what a role grants and what an API key's scopes name. */
+typedef enum {
+	PT_PERM_NONE = 0,
+	PT_PERM_STORES_READ = 1u << 0,
+	PT_PERM_STORES_WRITE = 1u << 1,
+	PT_PERM_MEMBERS_READ = 1u << 2,
+	PT_PERM_MEMBERS_WRITE = 1u << 3,
+	PT_PERM_MEMBERS_PII = 1u << 4,
+	PT_PERM_MEMBERS_ERASE = 1u << 5,
+	PT_PERM_API_KEYS_MANAGE = 1u << 6,
+	PT_PERM_METRICS_READ = 1u << 7,
+	PT_PERM_ALL = (1u << 8) - 1,
+} pt_perm;
+
+#define PT_PERM_KEY_DEFAULT (PT_PERM_STORES_READ | PT_PERM_MEMBERS_READ | PT_PERM_MEMBERS_WRITE)
+
+/* The permission's name ("members.read"), or NULL past the last one. */
+const char *pt_perm_name(int bit);
+/* Parses one name; 0 when unknown. */
+pt_perm pt_perm_parse(const char *name);
+/* The role's permissions; 0 for an unknown role. */
+unsigned pt_role_perms(const char *role);
+
+/* Who is calling, and with what: passed to every service operation. */
+typedef struct {
+	pt_db *db;
+	pt_arena *arena;
+	int64_t staff_id;   /* 0 when the caller is an API key */
+	int64_t api_key_id; /* 0 when the caller is staff */
+	int64_t session_id; /* 0 unless authenticated by a session cookie */
+	const char *username;
+	const char *role;
+	unsigned perms;
+	int64_t store_id; /* an API key's store; 0 for all */
+	const char *request_id;
+	const char *ip;
+} pt_ctx;
+
+static inline bool pt_ctx_can(const pt_ctx *ctx, unsigned perm)
+{
+	return (ctx->perms & perm) == perm;
+}
+
+int pt_svc_require(const pt_ctx *ctx, unsigned perm, pt_err *err);
+
+#endif

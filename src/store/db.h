@@ -1,0 +1,87 @@
+#ifndef PT_DB_H
+#define PT_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+
+/* The one database interface, with a SQLite and a PostgreSQL driver behind it.
+ *
+ * SQL is written once, in the dialect both share, with $1..$n placeholders. Results are
+ * copied into the caller's arena, so a result outlives the statement that made it and needs
+ * no freeing. Every function returns 0 on success and -1 with err set on failure:
+ *   PT_CONFLICT      a unique constraint was violated; err->field names the column
+ *   PT_UNAVAILABLE   the database cannot be reached, or is busy past the timeout
+ *   PT_INTERNAL      anything else (a bug or a broken database)
+ * err->retry is set for serialization failures and deadlocks: the whole transaction may be
+ * run again, which pt_db_tx does. */
+
+typedef struct pt_db pt_db;
+
+typedef enum { PT_DB_SQLITE, PT_DB_POSTGRES } pt_db_kind;
+
+typedef enum { PT_V_NULL, PT_V_INT, PT_V_TEXT } pt_val_type;
+
+typedef struct {
+	pt_val_type type;
+	int64_t i;
+	const char *s;
+} pt_val;
+
+#define PT_INT(v) ((pt_val){.type = PT_V_INT, .i = (int64_t)(v)})
+#define PT_TEXT(v) ((pt_val){.type = (v) ? PT_V_TEXT : PT_V_NULL, .s = (v)})
+#define PT_NULLV ((pt_val){.type = PT_V_NULL})
+
+typedef struct {
+	int nrows, ncols;
+	/* cells[row * ncols + col]: NULL for SQL NULL, else text (integers in decimal). */
+	char **cells;
+} pt_rows;
+
+/* url: "sqlite:PATH" (or a bare path) or "postgresql://..." / "postgres://...". */
+int pt_db_open(pt_db **out, const char *url, pt_err *err);
+void pt_db_close(pt_db *db);
+pt_db_kind pt_db_kind_of(const pt_db *db);
+
+/* write: the transaction will write (SQLite takes the write lock at BEGIN). */
+int pt_db_begin(pt_db *db, bool write, pt_err *err);
+int pt_db_commit(pt_db *db, pt_err *err);
+void pt_db_rollback(pt_db *db);
+
+/* changes (may be NULL) receives the number of rows changed. */
+int pt_db_exec(pt_db *db, const char *sql, const pt_val *params, int nparams, int64_t *changes,
+	       pt_err *err);
+int pt_db_query(pt_db *db, pt_arena *arena, const char *sql, const pt_val *params, int nparams,
+		pt_rows *out, pt_err *err);
+/* Runs a script of several statements without parameters (migrations). */
+int pt_db_exec_script(pt_db *db, const char *sql, pt_err *err);
+
+const char *pt_rows_get(const pt_rows *r, int row, int col);
+int64_t pt_rows_int(const pt_rows *r, int row, int col);
+
+/* Runs fn inside one transaction and commits; rolls back on failure and runs it again, a
+ * bounded number of times, when the failure is retryable. fn returns 0 or -1 with err set. */
+typedef int (*pt_db_tx_fn)(pt_db *db, void *ctx, pt_err *err);
+int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err);
+
+/* Driver interface: each driver fills one of these. */
+typedef struct {
+	pt_db_kind kind;
+	int (*open)(void **conn, const char *target, pt_err *err);
+	void (*close)(void *conn);
+	int (*begin)(void *conn, bool write, pt_err *err);
+	int (*commit)(void *conn, pt_err *err);
+	void (*rollback)(void *conn);
+	int (*exec)(void *conn, const char *sql, const pt_val *params, int nparams,
+		    int64_t *changes, pt_err *err);
+	int (*query)(void *conn, pt_arena *arena, const char *sql, const pt_val *params,
+		     int nparams, pt_rows *out, pt_err *err);
+	int (*exec_script)(void *conn, const char *sql, pt_err *err);
+} pt_db_driver;
+
+extern const pt_db_driver pt_db_sqlite_driver;
+extern const pt_db_driver pt_db_postgres_driver;
+
+#endif

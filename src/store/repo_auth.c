@@ -1,0 +1,206 @@
+#include "store/repo.h"
+
+#define STAFF_COLS "id, username, role, password_hash, created_at, disabled_at"
+
+static void staff_from(const pt_rows *r, int i, pt_staff *s)
+{
+	s->id = pt_rows_int(r, i, 0);
+	s->username = pt_rows_get(r, i, 1);
+	s->role = pt_rows_get(r, i, 2);
+	s->password_hash = pt_rows_get(r, i, 3);
+	s->created_at = pt_rows_int(r, i, 4);
+	s->disabled_at = pt_rows_int(r, i, 5);
+}
+
+int pt_repo_staff_insert(pt_db *db, pt_arena *a, const pt_staff *s, int64_t *id, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(s->username), PT_TEXT(s->password_hash), PT_TEXT(s->role),
+		      PT_INT(s->created_at)};
+	pt_rows r;
+	if (pt_db_query(db, a,
+			"INSERT INTO staff (username, password_hash, role, created_at) "
+			"VALUES ($1, $2, $3, $4) RETURNING id",
+			p, 4, &r, err) != 0)
+		return -1;
+	*id = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
+static int staff_one(pt_db *db, pt_arena *a, const char *sql, pt_val key, pt_staff *out,
+		     bool *found, pt_err *err)
+{
+	pt_rows r;
+	if (pt_db_query(db, a, sql, &key, 1, &r, err) != 0)
+		return -1;
+	*found = r.nrows > 0;
+	if (*found)
+		staff_from(&r, 0, out);
+	return 0;
+}
+
+int pt_repo_staff_by_username(pt_db *db, pt_arena *a, const char *username, pt_staff *out,
+			      bool *found, pt_err *err)
+{
+	return staff_one(db, a, "SELECT " STAFF_COLS " FROM staff WHERE username = $1",
+			 PT_TEXT(username), out, found, err);
+}
+
+int pt_repo_staff_by_id(pt_db *db, pt_arena *a, int64_t id, pt_staff *out, bool *found,
+			pt_err *err)
+{
+	return staff_one(db, a, "SELECT " STAFF_COLS " FROM staff WHERE id = $1", PT_INT(id), out,
+			 found, err);
+}
+
+int pt_repo_staff_count(pt_db *db, pt_arena *a, int64_t *count, pt_err *err)
+{
+	pt_rows r;
+	if (pt_db_query(db, a, "SELECT COUNT(*) FROM staff", NULL, 0, &r, err) != 0)
+		return -1;
+	*count = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
+int pt_repo_session_insert(pt_db *db, pt_arena *a, const char *token_hash, const pt_session *s,
+			   int64_t *id, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(token_hash), PT_INT(s->staff_id), PT_TEXT(s->csrf_token),
+		      PT_INT(s->created_at), PT_INT(s->expires_at)};
+	pt_rows r;
+	if (pt_db_query(db, a,
+			"INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at, "
+			"last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+			p, 5, &r, err) != 0)
+		return -1;
+	*id = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
+int pt_repo_session_by_hash(pt_db *db, pt_arena *a, const char *token_hash, pt_session *out,
+			    bool *found, pt_err *err)
+{
+	pt_val p = PT_TEXT(token_hash);
+	pt_rows r;
+	if (pt_db_query(db, a,
+			"SELECT id, staff_id, csrf_token, created_at, last_seen_at, expires_at "
+			"FROM sessions WHERE token_hash = $1",
+			&p, 1, &r, err) != 0)
+		return -1;
+	*found = r.nrows > 0;
+	if (*found) {
+		out->id = pt_rows_int(&r, 0, 0);
+		out->staff_id = pt_rows_int(&r, 0, 1);
+		out->csrf_token = pt_rows_get(&r, 0, 2);
+		out->created_at = pt_rows_int(&r, 0, 3);
+		out->last_seen_at = pt_rows_int(&r, 0, 4);
+		out->expires_at = pt_rows_int(&r, 0, 5);
+	}
+	return 0;
+}
+
+int pt_repo_session_touch(pt_db *db, int64_t id, int64_t now, pt_err *err)
+{
+	pt_val p[] = {PT_INT(now), PT_INT(id)};
+	return pt_db_exec(db, "UPDATE sessions SET last_seen_at = $1 WHERE id = $2", p, 2, NULL,
+			  err);
+}
+
+int pt_repo_session_delete(pt_db *db, int64_t id, pt_err *err)
+{
+	pt_val p = PT_INT(id);
+	return pt_db_exec(db, "DELETE FROM sessions WHERE id = $1", &p, 1, NULL, err);
+}
+
+int pt_repo_session_purge(pt_db *db, int64_t now, int64_t idle_ms, pt_err *err)
+{
+	pt_val p[] = {PT_INT(now), PT_INT(now - idle_ms)};
+	return pt_db_exec(db, "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
+			  p, 2, NULL, err);
+}
+
+#define KEY_COLS "id, name, prefix, scopes, store_id, created_by, created_at, revoked_at"
+
+static void key_from(const pt_rows *r, int i, pt_api_key *k)
+{
+	k->id = pt_rows_int(r, i, 0);
+	k->name = pt_rows_get(r, i, 1);
+	k->prefix = pt_rows_get(r, i, 2);
+	k->scopes = pt_rows_get(r, i, 3);
+	k->store_id = pt_rows_int(r, i, 4);
+	k->created_by = pt_rows_int(r, i, 5);
+	k->created_at = pt_rows_int(r, i, 6);
+	k->revoked_at = pt_rows_int(r, i, 7);
+}
+
+int pt_repo_api_key_insert(pt_db *db, pt_arena *a, const char *key_hash, const pt_api_key *k,
+			   int64_t *id, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(k->name),
+		      PT_TEXT(k->prefix),
+		      PT_TEXT(key_hash),
+		      PT_TEXT(k->scopes),
+		      k->store_id ? PT_INT(k->store_id) : PT_NULLV,
+		      k->created_by ? PT_INT(k->created_by) : PT_NULLV,
+		      PT_INT(k->created_at)};
+	pt_rows r;
+	if (pt_db_query(db, a,
+			"INSERT INTO api_keys (name, prefix, key_hash, scopes, store_id, "
+			"created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+			p, 7, &r, err) != 0)
+		return -1;
+	*id = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
+int pt_repo_api_key_by_hash(pt_db *db, pt_arena *a, const char *key_hash, pt_api_key *out,
+			    bool *found, pt_err *err)
+{
+	pt_val p = PT_TEXT(key_hash);
+	pt_rows r;
+	if (pt_db_query(db, a, "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = $1", &p, 1, &r,
+			err) != 0)
+		return -1;
+	*found = r.nrows > 0;
+	if (*found)
+		key_from(&r, 0, out);
+	return 0;
+}
+
+int pt_repo_api_key_by_id(pt_db *db, pt_arena *a, int64_t id, pt_api_key *out, bool *found,
+			  pt_err *err)
+{
+	pt_val p = PT_INT(id);
+	pt_rows r;
+	if (pt_db_query(db, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1", &p, 1, &r,
+			err) != 0)
+		return -1;
+	*found = r.nrows > 0;
+	if (*found)
+		key_from(&r, 0, out);
+	return 0;
+}
+
+int pt_repo_api_key_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_api_key **out,
+			 int *n, pt_err *err)
+{
+	pt_val p[] = {PT_INT(after_id), PT_INT(limit)};
+	pt_rows r;
+	if (pt_db_query(db, a,
+			"SELECT " KEY_COLS " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2", p,
+			2, &r, err) != 0)
+		return -1;
+	*out = pt_arena_alloc(a, sizeof(pt_api_key) * (size_t)(r.nrows + 1));
+	if (!*out)
+		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+	for (int i = 0; i < r.nrows; i++)
+		key_from(&r, i, &(*out)[i]);
+	*n = r.nrows;
+	return 0;
+}
+
+int pt_repo_api_key_revoke(pt_db *db, int64_t id, int64_t now, pt_err *err)
+{
+	pt_val p[] = {PT_INT(now), PT_INT(id)};
+	return pt_db_exec(db, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+			  p, 2, NULL, err);
+}

@@ -1,0 +1,263 @@
+/* The SQLite driver: WAL, synchronous=FULL, BEGIN IMMEDIATE for writes, statements prepared
+ * once per connection and kept. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+#include "util/log.h"
+
+enum { BUSY_TIMEOUT_MS = 10000, CACHE_SLOTS = 256 };
+
+struct cached {
+	const char *sql; /* the caller's SQL text, compared by content */
+	sqlite3_stmt *stmt;
+};
+
+typedef struct {
+	sqlite3 *db;
+	int in_tx;
+	struct cached cache[CACHE_SLOTS];
+} conn;
+
+static int fail(conn *c, int rc, pt_err *err)
+{
+	const char *msg = sqlite3_errmsg(c->db);
+	int ext = sqlite3_extended_errcode(c->db);
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		/* "UNIQUE constraint failed: members.phone" names table.column. */
+		const char *col = strrchr(msg, '.');
+		pt_err_set(err, PT_CONFLICT, col ? col + 1 : NULL, "%s is already taken",
+			   "%s 已被占用", col ? col + 1 : "value");
+		return -1;
+	}
+	if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) {
+		pt_err_set(err, PT_UNAVAILABLE, NULL, "the database is busy, try again",
+			   "数据库繁忙，请重试");
+		/* A snapshot that went stale under a concurrent writer is safe to re-run. */
+		err->retry = ext == SQLITE_BUSY_SNAPSHOT;
+		return -1;
+	}
+	int primary = rc & 0xFF;
+	if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR ||
+	    primary == SQLITE_FULL) {
+		pt_log_error("msg=\"sqlite error\" rc=%d error=\"%s\"", ext, msg);
+		return pt_err_set(err, PT_UNAVAILABLE, NULL, "the database cannot be written",
+				  "数据库无法写入");
+	}
+	pt_log_error("msg=\"sqlite error\" rc=%d error=\"%s\"", ext, msg);
+	return pt_err_set(err, PT_INTERNAL, NULL, "database error", "数据库错误");
+}
+
+static int sq_open(void **out, const char *path, pt_err *err)
+{
+	conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+	int rc = sqlite3_open_v2(path, &c->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot open database %s: %s",
+			   "无法打开数据库 %s：%s", path, sqlite3_errstr(rc));
+		sqlite3_close(c->db);
+		free(c);
+		return -1;
+	}
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(c->db, 1);
+	char *msg = NULL;
+	rc = sqlite3_exec(c->db,
+			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+			  "PRAGMA foreign_keys=ON;",
+			  NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot set up database %s: %s",
+			   "无法设置数据库 %s：%s", path, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		sqlite3_close(c->db);
+		free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+static void sq_close(void *p)
+{
+	conn *c = p;
+	if (!c)
+		return;
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		sqlite3_finalize(c->cache[i].stmt);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int simple(conn *c, const char *sql, pt_err *err)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : fail(c, rc, err);
+}
+
+static int sq_begin(void *p, bool write, pt_err *err)
+{
+	conn *c = p;
+	if (simple(c, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0)
+		return -1;
+	c->in_tx = 1;
+	return 0;
+}
+
+static int sq_commit(void *p, pt_err *err)
+{
+	conn *c = p;
+	if (simple(c, "COMMIT", err) != 0)
+		return -1;
+	c->in_tx = 0;
+	return 0;
+}
+
+static void sq_rollback(void *p)
+{
+	conn *c = p;
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	c->in_tx = 0;
+}
+
+static size_t hash(const char *s)
+{
+	size_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* Finds or prepares the statement for sql, with params bound. */
+static int prepare(conn *c, const char *sql, const pt_val *params, int nparams,
+		   sqlite3_stmt **out, pt_err *err)
+{
+	size_t slot = hash(sql) % CACHE_SLOTS;
+	struct cached *e = &c->cache[slot];
+	sqlite3_stmt *stmt = NULL;
+	if (e->stmt && strcmp(e->sql, sql) == 0) {
+		stmt = e->stmt;
+	} else {
+		int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+		if (rc != SQLITE_OK)
+			return fail(c, rc, err);
+		sqlite3_finalize(e->stmt);
+		e->stmt = stmt;
+		e->sql = sqlite3_sql(stmt);
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	for (int i = 0; i < nparams; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "$%d", i + 1);
+		int idx = sqlite3_bind_parameter_index(stmt, name);
+		if (idx == 0)
+			continue;
+		int rc = SQLITE_OK;
+		if (params[i].type == PT_V_INT)
+			rc = sqlite3_bind_int64(stmt, idx, params[i].i);
+		else if (params[i].type == PT_V_TEXT)
+			rc = sqlite3_bind_text(stmt, idx, params[i].s, -1, SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_null(stmt, idx);
+		if (rc != SQLITE_OK)
+			return fail(c, rc, err);
+	}
+	*out = stmt;
+	return 0;
+}
+
+static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *params, int nparams,
+		    pt_rows *out, pt_err *err)
+{
+	conn *c = p;
+	sqlite3_stmt *stmt;
+	if (prepare(c, sql, params, nparams, &stmt, err) != 0)
+		return -1;
+	int ncols = sqlite3_column_count(stmt), cap = 0, nrows = 0, rc;
+	char **cells = NULL;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (nrows == cap) {
+			cap = cap ? cap * 2 : 8;
+			char **grown = pt_arena_alloc(arena, sizeof(char *) * (size_t)(cap * ncols + 1));
+			if (!grown) {
+				sqlite3_reset(stmt);
+				return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+			}
+			if (cells)
+				memcpy(grown, cells, sizeof(char *) * (size_t)(nrows * ncols));
+			cells = grown;
+		}
+		for (int col = 0; col < ncols; col++) {
+			char *v = NULL;
+			if (sqlite3_column_type(stmt, col) != SQLITE_NULL) {
+				const unsigned char *t = sqlite3_column_text(stmt, col);
+				v = t ? pt_arena_strndup(arena, (const char *)t,
+							 (size_t)sqlite3_column_bytes(stmt, col))
+				      : NULL;
+				if (!v) {
+					sqlite3_reset(stmt);
+					return pt_err_set(err, PT_INTERNAL, NULL, "out of memory",
+							  "内存不足");
+				}
+			}
+			cells[nrows * ncols + col] = v;
+		}
+		nrows++;
+	}
+	if (rc != SQLITE_DONE) {
+		fail(c, rc, err);
+		sqlite3_reset(stmt);
+		return -1;
+	}
+	sqlite3_reset(stmt);
+	out->nrows = nrows;
+	out->ncols = ncols;
+	out->cells = cells;
+	return 0;
+}
+
+static int sq_exec(void *p, const char *sql, const pt_val *params, int nparams, int64_t *changes,
+		   pt_err *err)
+{
+	conn *c = p;
+	sqlite3_stmt *stmt;
+	if (prepare(c, sql, params, nparams, &stmt, err) != 0)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		fail(c, rc, err);
+		sqlite3_reset(stmt);
+		return -1;
+	}
+	if (changes)
+		*changes = sqlite3_changes64(c->db);
+	sqlite3_reset(stmt);
+	return 0;
+}
+
+static int sq_exec_script(void *p, const char *sql, pt_err *err)
+{
+	return simple(p, sql, err);
+}
+
+const pt_db_driver pt_db_sqlite_driver = {
+	.kind = PT_DB_SQLITE,
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.exec = sq_exec,
+	.query = sq_query,
+	.exec_script = sq_exec_script,
+};

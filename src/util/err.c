@@ -1,0 +1,61 @@
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int status;
+} codes[PT_CODE_COUNT] = {
+	[PT_OK] = {"ok", 200},
+	[PT_INVALID_ARGUMENT] = {"invalid_argument", 400},
+	[PT_UNAUTHENTICATED] = {"unauthenticated", 401},
+	[PT_PERMISSION_DENIED] = {"permission_denied", 403},
+	[PT_CSRF_FAILED] = {"csrf_failed", 403},
+	[PT_NOT_FOUND] = {"not_found", 404},
+	[PT_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
+	[PT_CONFLICT] = {"conflict", 409},
+	[PT_INSUFFICIENT_POINTS] = {"insufficient_points", 409},
+	[PT_OUT_OF_STOCK] = {"out_of_stock", 409},
+	[PT_IDEMPOTENCY_IN_PROGRESS] = {"idempotency_in_progress", 409},
+	[PT_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413},
+	[PT_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415},
+	[PT_IDEMPOTENCY_KEY_REUSE] = {"idempotency_key_reuse", 422},
+	[PT_COUPON_NOT_APPLICABLE] = {"coupon_not_applicable", 422},
+	[PT_RATE_LIMITED] = {"rate_limited", 429},
+	[PT_INTERNAL] = {"internal", 500},
+	[PT_UNAVAILABLE] = {"unavailable", 503},
+};
+
+int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt,
+	       const char *zh_fmt, ...)
+{
+	if (!err)
+		return -1;
+	va_list ap, ap2;
+	va_start(ap, zh_fmt);
+	va_copy(ap2, ap);
+	err->code = code;
+	err->retry = 0;
+	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+	vsnprintf(err->msg_en, sizeof(err->msg_en), en_fmt, ap);
+	vsnprintf(err->msg_zh, sizeof(err->msg_zh), zh_fmt, ap2);
+	va_end(ap2);
+	va_end(ap);
+	return -1;
+}
+
+void pt_err_clear(pt_err *err)
+{
+	memset(err, 0, sizeof(*err));
+}
+
+const char *pt_code_name(pt_code code)
+{
+	return (unsigned)code < PT_CODE_COUNT ? codes[code].name : "internal";
+}
+
+int pt_code_status(pt_code code)
+{
+	return (unsigned)code < PT_CODE_COUNT ? codes[code].status : 500;
+}
