@@ -34,7 +34,7 @@ int pt_api_login(pt_req *req, pt_err *err)
 	pt_field user, pass, totp;
 	if (pt_json_only(req->body, allowed, err) ||
 	    pt_json_text(req->body, "username", PT_F_REQUIRED, 1, 64, &user, err) ||
-	    pt_json_text(req->body, "password", PT_F_REQUIRED, 1, 1024, &pass, err) ||
+	    pt_json_text(req->body, "password", PT_F_REQUIRED, 0, 1024, &pass, err) ||
 	    pt_json_text(req->body, "totp", 0, 0, 16, &totp, err))
 		return -1;
 	pt_login login;

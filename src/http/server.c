@@ -509,15 +509,17 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	sigwait(&sigs, &sig);
 	pt_log_info("msg=\"shutting down\" signal=%d in_flight=%d", sig,
 		    atomic_load(&server.in_flight));
+	/* Stops accepting. The listening socket is closed only after the daemon stops: its
+	 * worker threads still hold it in their epoll sets until then. */
 	MHD_socket lsock = MHD_quiesce_daemon(d);
-	if (lsock != MHD_INVALID_SOCKET)
-		close(lsock);
 	/* Requests in flight finish and are answered; idle keep-alive connections are not
 	 * waited for. */
 	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 100 && atomic_load(&server.in_flight) > 0;
 	     i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
 	pt_log_info("msg=stopped");
 	return 0;
 }

@@ -430,6 +430,21 @@ class Instance:
         self.kill()
         self.db.drop()
 
+    def dump(self):
+        """The database's whole content as SQL text (sqlite3 .dump or pg_dump)."""
+        if self.db.kind == "sqlite":
+            cmd = ["sqlite3", self.db.url.split(":", 1)[1], ".dump"]
+        else:
+            cmd = ["pg_dump", "--no-owner", "-d", self.db.url]
+        r = subprocess.run(cmd, capture_output=True, timeout=120)
+        if r.returncode != 0:
+            fail(f"{cmd[0]} failed: {r.stderr.decode(errors='replace').strip()}")
+        return r.stdout.decode("utf-8", "replace")
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
     def tail(self, n=30):
         try:
             with open(self.log_path, "rb") as f:

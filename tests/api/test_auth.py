@@ -42,8 +42,7 @@ def login_refused(ctx):
     good = ctx.inst.password
     messages = []
     for label, body in [("bad password", {"username": "owner", "password": good + "x"}),
-                        ("unknown user", {"username": "nobody", "password": good}),
-                        ("empty password", {"username": "owner", "password": ""})]:
+                        ("unknown user", {"username": "nobody", "password": good})]:
         with ctx.case(label):
             r = ctx.client().post(LOGIN, body)
             messages.append(expect_error(r, 401, "unauthenticated")["message"])
@@ -60,6 +59,12 @@ def login_refused(ctx):
              "remember")]:
         with ctx.case(label):
             expect_error(ctx.client().post(LOGIN, body), 400, "invalid_argument", field)
+    with ctx.case("empty password"):  # a wrong password or an invalid one: never a session
+        r = ctx.client().post(LOGIN, {"username": "owner", "password": ""})
+        if r.status == 400:
+            expect_error(r, 400, "invalid_argument", "password")
+        else:
+            expect_error(r, 401, "unauthenticated")
     with ctx.case("not JSON"):
         r = ctx.client().post(LOGIN, raw=b"username=owner&password=x",
                               ctype="application/x-www-form-urlencoded")
