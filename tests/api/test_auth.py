@@ -350,3 +350,45 @@ def metrics(ctx):
                     value = ln.rsplit(" ", 1)[-1]
                     float(value)  # every sample ends in a number
             check("13812345678" not in text, "a phone number in the metrics")
+
+
+def counter(text, route, method, status):
+    import re
+    total = 0
+    for line in text.splitlines():
+        if not line.startswith("patron_http_requests_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+        if labels.get("route") == route and labels.get("method") == method and \
+                labels.get("status") == str(status):
+            total += float(line.rsplit(" ", 1)[-1])
+    return total
+
+
+@group.test
+def metrics_count_every_request(ctx):
+    """Counters are exact, even with requests from many threads at once."""
+    from harness import run_threads
+    route = f"{API}/members/{{id}}"
+    member = ctx.new_member()
+    before = ctx.api.get("/metrics").body.decode()
+
+    def worker(i):
+        c = ctx.client(token=ctx.api.token)
+        for _ in range(50):
+            expect(c.get(f"{API}/members/{member['id']}"), 200)
+            expect_error(c.get(f"{API}/members/999999"), 404, "not_found")
+        c.close()
+
+    run_threads(8, worker)
+    after = ctx.api.get("/metrics").body.decode()
+    names = {ln.split("route=\"", 1)[1].split("\"", 1)[0] for ln in after.splitlines()
+             if ln.startswith("patron_http_requests_total{") and "route=" in ln}
+    mroute = [r for r in names if r.startswith(f"{API}/members/") and r != f"{API}/members/lookup"]
+    check(len(mroute) == 1, f"route label for GET /members/ID: {sorted(names)}")
+    route = mroute[0]
+    check(str(member["id"]) not in route, f"the route label holds an id: {route}")
+    eq(counter(after, route, "GET", 200) - counter(before, route, "GET", 200), 400,
+       "GET 200 count increase")
+    eq(counter(after, route, "GET", 404) - counter(before, route, "GET", 404), 400,
+       "GET 404 count increase")

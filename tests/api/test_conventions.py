@@ -260,3 +260,94 @@ def default_limit_is_50(ctx):
     page = expect(ctx.api.get(f"{API}/stores"), 200)
     eq(len(page["items"]), 50, "items on a default page")
     check(page["next_cursor"], "next_cursor missing while more stores exist")
+
+
+def chunked(data, size=65536):
+    out = b""
+    for i in range(0, len(data), size):
+        part = data[i:i + size]
+        out += f"{len(part):x}\r\n".encode() + part + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+@group.test
+def chunked_bodies(ctx):
+    """Transfer-Encoding: chunked bodies are read, and the 1 MiB limit holds for them too."""
+    head = (f"POST {API}/stores HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+            f"{ctx.api.token}\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n").encode()
+    with ctx.case("small chunked body"):
+        r = raw_exchange(ctx.port, head, [chunked(b'{"code":"chunk1","name":"\xe5\x88\x86\xe5\x9d\x97"}', 7)])
+        s = expect(r, 201)
+        eq(s["name"], "分块", "name from a chunked body")
+    before = ctx.stores()
+    with ctx.case("chunked body over 1 MiB"):
+        big = b'{"code":"chunk2","name":"x","address":"' + b"a" * (2 * MAX_BODY) + b'"}'
+        body = chunked(big)
+        r = raw_exchange(ctx.port, head, [body[i:i + 65536] for i in range(0, len(body), 65536)])
+        expect_error(r, 413, "payload_too_large")
+    eq(ctx.stores(), before, "stores after the chunked 413")
+    expect(ctx.api.get("/healthz"), 200)
+
+
+@group.test
+def pipelined_requests(ctx):
+    """Three requests written at once on one connection get three answers, in order."""
+    import socket
+    import http.client
+    reqs = b""
+    for rid in ["pipe-1", "pipe-2", "pipe-3"]:
+        reqs += (f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: {rid}\r\n\r\n").encode()
+    s = socket.create_connection(("127.0.0.1", ctx.port), timeout=10)
+    try:
+        s.sendall(reqs)
+        f = s.makefile("rb")
+        for rid in ["pipe-1", "pipe-2", "pipe-3"]:
+            r = http.client.HTTPResponse(s)
+            r.fp = f
+            r.begin()
+            r.read()
+            eq(r.status, 200, f"status of {rid}")
+            eq(r.getheader("X-Request-Id"), rid, "X-Request-Id (answer order)")
+    finally:
+        s.close()
+
+
+@group.test
+def odd_requests_are_refused_not_crashed(ctx):
+    """Strange but possible requests get a 4xx (or a plain answer), never a 5xx or a crash."""
+    cases = [
+        ("GET", f"{API}/members?q=%FF%FE", None),
+        ("GET", f"{API}/members?q=%00", None),
+        ("GET", f"{API}/members?q=" + "a" * 20000, None),
+        ("GET", f"{API}/members/lookup?phone=%00", None),
+        ("GET", f"{API}/members/lookup?card_no=%FF", None),
+        ("GET", f"{API}/members/lookup?phone=1&phone=2", None),
+        ("GET", f"{API}/members?limit=%00", None),
+        ("GET", f"{API}/members?" + "&".join(f"p{i}=1" for i in range(2000)), None),
+        ("GET", f"{API}/members?limit=10&limit=20", None),
+        ("GET", f"{API}/stores/%00", None),
+        ("GET", f"{API}/stores/1%2F2", None),
+        ("GET", f"{API}/" + "x/" * 3000, None),
+        ("GET", f"{API}/members?tag=" + "t" * 5000, None),
+    ]
+    for method, path, body in cases:
+        with ctx.case(path[:60]):
+            try:
+                r = ctx.api.request(method, path)
+            except (OSError, Exception) as e:  # noqa: BLE001
+                if not ctx.inst.alive():
+                    raise
+                ctx.api.close()
+                continue  # the server may refuse a huge request line by closing
+            check(r.status < 500, f"5xx for an odd request: {r}")
+            if r.status >= 400:
+                expect_error(r, r.status, r.json["error"]["code"])
+    with ctx.case("huge header"):
+        try:
+            r = ctx.api.get(f"{API}/stores", headers={"X-Junk": "j" * 60000})
+            check(r.status < 500 or r.status == 431, f"huge header: {r}")
+        except OSError:
+            ctx.api.close()
+    check(ctx.inst.alive(), "the server died")
+    expect(ctx.anon.get("/healthz"), 200)

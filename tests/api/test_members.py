@@ -461,6 +461,10 @@ def erase(ctx):
     with ctx.case("search by tag"):
         ids = [x["id"] for x in ctx.walk(M, {"tag": "vip"})]
         check(mid not in ids, "erased member found by tag")
+    with ctx.case("PII gone from the database"):
+        dump = ctx.inst.dump()
+        for label, value in [("name", "待删除会员"), ("phone", phone), ("note", "私密备注")]:
+            check(value not in dump, f"the erased member's {label} {value!r} is still stored")
     with ctx.case("phone and card number free again"):
         again = expect(ctx.api.post(M, {"name": "新人", "phone": phone, "card_no": card}), 201)
         check(again["id"] != mid, "the erased id was reused")
@@ -471,3 +475,23 @@ def erase(ctx):
                                 "card_no": gen["card_no"]}), 201)
     with ctx.case("erase an unknown member"):
         expect_error(ctx.api.delete(f"{M}/999999"), 404, "not_found")
+
+
+@group.test
+def access_log_has_no_pii(ctx):
+    m = ctx.new_member(name="日志隐私", phone="13712340000", card_no="LOGCARD42", note="日志备注")
+    expect(lookup(ctx, phone=m["phone"]), 200)
+    expect(lookup(ctx, card_no=m["card_no"]), 200)
+    expect(ctx.api.get(M, params={"q": "日志隐私"}), 200)
+    expect(ctx.api.get(M, params={"q": "1371234"}), 200)
+    expect_error(ctx.api.post(M, {"name": "日志隐私二", "phone": m["phone"]}), 409, "conflict",
+                 "phone")
+    expect_error(ctx.api.post(M, {"name": "日志隐私三", "phone": "1371234abc"}), 400,
+                 "invalid_argument", "phone")
+    log = ctx.inst.log_text()
+    for label, value in [("phone", "13712340000"), ("phone prefix", "1371234"),
+                         ("name", "日志隐私"), ("name (escaped)", "\\u65e5"), ("note", "日志备注"),
+                         ("bad phone", "1371234abc"), ("API key", ctx.api.token),
+                         ("password", ctx.inst.password), ("session", ctx.owner.cookie)]:
+        with ctx.case(label):
+            check(value not in log, f"the server log holds the {label} {value!r}")

@@ -134,3 +134,33 @@ def concurrent_creates_one_winner_per_card(ctx):
     racers = {b["phone"] for b in bodies}
     eq(len([m for m in ctx.walk(M, {"q": "198000000"}) if m["phone"] in racers]), 10,
        "members created by the card race")
+
+
+@group.test
+def concurrent_patches_one_winner(ctx):
+    """Ten members PATCHed to the same phone at once: one 200, nine 409 conflict on phone."""
+    members = [expect(ctx.api.post(M, {"name": f"改号{i}", "phone": f"197{i:08d}"}), 201)
+               for i in range(10)]
+    target = "19799999999"
+    results = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(members))
+
+    def worker(i):
+        c = ctx.client(token=ctx.api.token)
+        expect(c.get("/healthz"), 200)
+        barrier.wait(timeout=30)
+        r = c.patch(f"{M}/{members[i]['id']}", {"phone": target})
+        with lock:
+            results.append((members[i], r))
+        c.close()
+
+    run_threads(len(members), worker)
+    winners = [m for m, r in results if r.status == 200]
+    eq(len(winners), 1, "PATCHes that won")
+    for m, r in results:
+        if r.status != 200:
+            expect_error(r, 409, "conflict", "phone")
+            eq(expect(ctx.api.get(f"{M}/{m['id']}"), 200)["phone"], m["phone"], "loser's phone")
+    eq(expect(ctx.api.get(f"{M}/lookup", params={"phone": target}), 200)["id"], winners[0]["id"],
+       "lookup of the contested phone")
