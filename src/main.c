@@ -18,19 +18,20 @@
 static const struct {
 	const char *name, *summary;
 } commands[] = {
-	{"serve", "run the HTTP server: the JSON API under /api/v1, /healthz, /metrics"},
-	{"init", "create the database and the owner account (--demo adds a demo business)"},
-	{"migrate", "apply schema migrations (serve also does this at start)"},
-	{"check", "verify the database's invariants; exits 1 when anything is wrong"},
-	{"version", "print the version"},
-	{"help", "show this help, or the settings of one command: patron help serve"},
+    {"serve", "run the HTTP server: the JSON API under /api/v1, /healthz, /metrics"},
+    {"init", "create the database and the owner account (--demo adds a demo business)"},
+    {"migrate", "apply schema migrations (serve also does this at start)"},
+    {"check", "verify the database's invariants; exits 1 when anything is wrong"},
+    {"version", "print the version"},
+    {"help", "show this help, or the settings of one command: patron help serve"},
 };
 
 static int usage(FILE *out)
 {
-	fprintf(out, "patron %s: membership and loyalty points for shops and chains\n\n"
-		     "usage: patron COMMAND [--setting value ...]\n\n",
-		PATRON_VERSION);
+	fprintf(out,
+	        "patron %s: membership and loyalty points for shops and chains\n\n"
+	        "usage: patron COMMAND [--setting value ...]\n\n",
+	        PATRON_VERSION);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nSettings come from patron.ini, then PATRON_* variables, then flags.\n");
@@ -65,7 +66,7 @@ static int cmd_init(void)
 		unsigned char raw[12];
 		randombytes_buf(raw, sizeof(raw));
 		sodium_bin2base64(generated, sizeof(generated), raw, sizeof(raw),
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		password = generated;
 	} else if (strlen(password) < 8) {
 		fprintf(stderr, "patron: --owner-password must be at least 8 characters\n");
@@ -127,10 +128,10 @@ static int cmd_serve(void)
 		return fail(&err);
 	pt_db_close(db);
 	pt_server_config cfg = {.listen = pt_settings.listen,
-				.db_url = pt_settings.db,
-				.workers = (int)pt_settings.workers,
-				.routes = pt_api_routes,
-				.nroutes = pt_api_route_count};
+	                        .db_url = pt_settings.db,
+	                        .workers = (int)pt_settings.workers,
+	                        .routes = pt_api_routes,
+	                        .nroutes = pt_api_route_count};
 	if (pt_server_run(&cfg, &err) != 0)
 		return fail(&err);
 	return 0;

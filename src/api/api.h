@@ -24,11 +24,11 @@ int pt_json_only(json_t *obj, const char *const *allowed, pt_err *err);
 /* A string of min..max characters (code points), valid UTF-8 without control characters;
  * with min >= 1 it may not be blank either. */
 int pt_json_text(json_t *obj, const char *key, unsigned flags, int min, int max, pt_field *out,
-		 pt_err *err);
+                 pt_err *err);
 int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64_t max,
-		pt_field *out, pt_err *err);
+                pt_field *out, pt_err *err);
 int pt_json_array(json_t *obj, const char *key, unsigned flags, int max_items, pt_field *out,
-		  pt_err *err);
+                  pt_err *err);
 /* Checks a text value that did not come from JSON (a query argument), by the same rules. */
 int pt_text_check(const char *key, const char *s, int min, int max, pt_err *err);
 

@@ -16,16 +16,16 @@ static json_t *perms_json(unsigned perms)
 static json_t *user_json(const pt_staff *s)
 {
 	return json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)s->id, "username", s->username,
-			 "role", s->role, "created_at", pt_json_time(s->created_at));
+	                 "role", s->role, "created_at", pt_json_time(s->created_at));
 }
 
 static json_t *key_json(const pt_api_key *k)
 {
 	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)k->id, "name",
-			 k->name, "prefix", k->prefix, "scopes", perms_json(pt_scopes_parse(k->scopes)),
-			 "store_id", pt_json_opt_id(k->store_id), "created_at",
-			 pt_json_time(k->created_at), "revoked_at",
-			 k->revoked_at ? pt_json_time(k->revoked_at) : json_null());
+	                 k->name, "prefix", k->prefix, "scopes",
+	                 perms_json(pt_scopes_parse(k->scopes)), "store_id",
+	                 pt_json_opt_id(k->store_id), "created_at", pt_json_time(k->created_at),
+	                 "revoked_at", k->revoked_at ? pt_json_time(k->revoked_at) : json_null());
 }
 
 int pt_api_login(pt_req *req, pt_err *err)
@@ -41,12 +41,12 @@ int pt_api_login(pt_req *req, pt_err *err)
 	if (pt_svc_login(&req->ctx, user.s, pass.s, &login, err) != 0)
 		return -1;
 	req->set_cookie = pt_arena_printf(req->ctx.arena,
-					  "patron_session=%s; Path=/; Max-Age=%lld; HttpOnly; "
-					  "SameSite=Strict",
-					  login.token, (long long)login.max_age_s);
+	                                  "patron_session=%s; Path=/; Max-Age=%lld; HttpOnly; "
+	                                  "SameSite=Strict",
+	                                  login.token, (long long)login.max_age_s);
 	return pt_reply_json(req, 200,
-			     json_pack("{s:o, s:s}", "user", user_json(&login.staff), "csrf_token",
-				       login.csrf_token));
+	                     json_pack("{s:o, s:s}", "user", user_json(&login.staff), "csrf_token",
+	                               login.csrf_token));
 }
 
 int pt_api_logout(pt_req *req, pt_err *err)
@@ -73,8 +73,8 @@ int pt_api_me(pt_req *req, pt_err *err)
 		key = key_json(&k);
 	}
 	return pt_reply_json(req, 200,
-			     json_pack("{s:o, s:o, s:o}", "user", user, "api_key", key,
-				       "permissions", perms_json(req->ctx.perms)));
+	                     json_pack("{s:o, s:o, s:o}", "user", user, "api_key", key,
+	                               "permissions", perms_json(req->ctx.perms)));
 }
 
 int pt_api_keys_create(pt_req *req, pt_err *err)
@@ -85,7 +85,7 @@ int pt_api_keys_create(pt_req *req, pt_err *err)
 	    pt_json_text(req->body, "name", PT_F_REQUIRED, 1, 64, &name, err) ||
 	    pt_json_array(req->body, "scopes", 0, 32, &scopes, err) ||
 	    pt_json_int(req->body, "store_id", PT_F_NULLABLE, 1, (INT64_C(1) << 53) - 1, &store,
-			err))
+	                err))
 		return -1;
 	pt_api_key_input in = {.name = name.s, .scopes = PT_PERM_KEY_DEFAULT, .store_id = store.i};
 	if (scopes.present) {
@@ -97,8 +97,8 @@ int pt_api_keys_create(pt_req *req, pt_err *err)
 			pt_perm p = json_is_string(v) ? pt_perm_parse(json_string_value(v)) : 0;
 			if (!p)
 				return pt_err_set(err, PT_INVALID_ARGUMENT, "scopes",
-						  "unknown scope at position %zu", "第 %zu 项权限未知",
-						  i);
+				                  "unknown scope at position %zu",
+				                  "第 %zu 项权限未知", i);
 			in.scopes |= (unsigned)p;
 		}
 	}

@@ -17,7 +17,7 @@ int pt_json_only(json_t *obj, const char *const *allowed, pt_err *err)
 			known = strcmp(*a, key) == 0;
 		if (!known)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, key, "unknown field '%s'",
-					  "未知字段“%s”", key);
+			                  "未知字段“%s”", key);
 	}
 	return 0;
 }
@@ -31,7 +31,7 @@ static int lookup(json_t *obj, const char *key, unsigned flags, pt_field *out, p
 	if (!v) {
 		if (flags & PT_F_REQUIRED)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' is required",
-					  "缺少必填字段“%s”", key);
+			                  "缺少必填字段“%s”", key);
 		return 0;
 	}
 	out->present = true;
@@ -40,10 +40,10 @@ static int lookup(json_t *obj, const char *key, unsigned flags, pt_field *out, p
 		if (flags & (PT_F_REQUIRED | PT_F_NULLABLE)) {
 			if (flags & PT_F_REQUIRED)
 				return pt_err_set(err, PT_INVALID_ARGUMENT, key,
-						  "'%s' cannot be null", "“%s”不能为 null", key);
+				                  "'%s' cannot be null", "“%s”不能为 null", key);
 		} else {
 			return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' cannot be null",
-					  "“%s”不能为 null", key);
+			                  "“%s”不能为 null", key);
 		}
 		out->is_null = true;
 		return 0;
@@ -56,63 +56,62 @@ int pt_text_check(const char *key, const char *s, int min, int max, pt_err *err)
 	long chars = pt_utf8_length(s, strlen(s));
 	if (chars < 0)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' is not valid UTF-8",
-				  "“%s”不是有效的 UTF-8 文本", key);
+		                  "“%s”不是有效的 UTF-8 文本", key);
 	if (pt_text_has_control(s))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key,
-				  "'%s' contains a control character", "“%s”含有控制字符", key);
+		                  "'%s' contains a control character", "“%s”含有控制字符", key);
 	if (chars < min || chars > max || (min >= 1 && pt_text_is_blank(s)))
-		return pt_err_set(err, PT_INVALID_ARGUMENT, key,
-				  "'%s' must be %d to %d characters", "“%s”须为 %d 至 %d 个字符",
-				  key, min, max);
+		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be %d to %d characters",
+		                  "“%s”须为 %d 至 %d 个字符", key, min, max);
 	return 0;
 }
 
 int pt_json_text(json_t *obj, const char *key, unsigned flags, int min, int max, pt_field *out,
-		 pt_err *err)
+                 pt_err *err)
 {
 	int rc = lookup(obj, key, flags, out, err);
 	if (rc <= 0)
 		return rc;
 	if (!json_is_string(out->j))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be a string",
-				  "“%s”须为字符串", key);
+		                  "“%s”须为字符串", key);
 	out->s = json_string_value(out->j);
 	/* "\u0000" decodes to an embedded NUL, which C strings would silently cut. */
 	if (strlen(out->s) != json_string_length(out->j))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' contains a NUL character",
-				  "“%s”含有 NUL 字符", key);
+		                  "“%s”含有 NUL 字符", key);
 	return pt_text_check(key, out->s, min, max, err);
 }
 
 int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64_t max,
-		pt_field *out, pt_err *err)
+                pt_field *out, pt_err *err)
 {
 	int rc = lookup(obj, key, flags, out, err);
 	if (rc <= 0)
 		return rc;
 	if (!json_is_integer(out->j))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be a whole number",
-				  "“%s”须为整数", key);
+		                  "“%s”须为整数", key);
 	out->i = json_integer_value(out->j);
 	if (out->i < min || out->i > max)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be from %lld to %lld",
-				  "“%s”须在 %lld 至 %lld 之间", key, (long long)min,
-				  (long long)max);
+		                  "“%s”须在 %lld 至 %lld 之间", key, (long long)min,
+		                  (long long)max);
 	return 0;
 }
 
 int pt_json_array(json_t *obj, const char *key, unsigned flags, int max_items, pt_field *out,
-		  pt_err *err)
+                  pt_err *err)
 {
 	int rc = lookup(obj, key, flags, out, err);
 	if (rc <= 0)
 		return rc;
 	if (!json_is_array(out->j))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be an array",
-				  "“%s”须为数组", key);
+		                  "“%s”须为数组", key);
 	if ((int)json_array_size(out->j) > max_items)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' may hold at most %d items",
-				  "“%s”最多 %d 项", key, max_items);
+		                  "“%s”最多 %d 项", key, max_items);
 	return 0;
 }
 
@@ -138,14 +137,14 @@ int pt_list_params(pt_req *req, int64_t *after_id, int *limit, pt_err *err)
 	int64_t v = 50;
 	if (l && parse_positive(l, 500, &v) != 0)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "limit",
-				  "limit must be a whole number from 1 to 500",
-				  "limit 须为 1 至 500 的整数");
+		                  "limit must be a whole number from 1 to 500",
+		                  "limit 须为 1 至 500 的整数");
 	*limit = (int)v;
 	*after_id = 0;
 	if (c && *c && parse_positive(c, (INT64_C(1) << 53) - 1, after_id) != 0)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "cursor",
-				  "cursor is not one this server gave",
-				  "cursor 无效（须为上一页返回的值）");
+		                  "cursor is not one this server gave",
+		                  "cursor 无效（须为上一页返回的值）");
 	return 0;
 }
 
@@ -156,7 +155,8 @@ int pt_list_reply(pt_req *req, json_t *items, int limit, int64_t last_id)
 		json_array_remove(items, (size_t)limit);
 		next = json_sprintf("%lld", (long long)last_id);
 	}
-	return pt_reply_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+	return pt_reply_json(req, 200,
+	                     json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
 json_t *pt_json_time(int64_t ms)

@@ -5,7 +5,7 @@ int pt_api_healthz(pt_req *req, pt_err *err)
 	pt_rows rows;
 	if (pt_db_query(req->ctx.db, req->ctx.arena, "SELECT 1", NULL, 0, &rows, err) != 0)
 		return pt_err_set(err, PT_UNAVAILABLE, NULL, "the database is not answering",
-				  "数据库无响应");
+		                  "数据库无响应");
 	return pt_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 

@@ -20,18 +20,18 @@ static json_t *member_json(pt_req *req, const pt_member *m)
 	json_error_t jerr;
 	json_t *tags = json_loads(m->tags ? m->tags : "[]", 0, &jerr);
 	json_t *tier = m->tier_id ? json_pack("{s:I, s:s?}", "id", (json_int_t)m->tier_id, "name",
-					      m->tier_name)
-				  : json_null();
+	                                      m->tier_name)
+	                          : json_null();
 	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, "
-			 "s:[], s:I, s:o, s:o}",
-			 "id", (json_int_t)m->id, "card_no", m->card_no, "name", m->name, "phone",
-			 phone, "gender", pt_json_opt_str(m->gender), "birthday",
-			 pt_json_opt_str(m->birthday), "store_id", pt_json_opt_id(m->store_id),
-			 "referral_code", m->referral_code, "referrer_id",
-			 pt_json_opt_id(m->referrer_id), "tags", tags ? tags : json_array(), "note",
-			 pt_json_opt_str(m->note), "tier", tier, "points", (json_int_t)m->points,
-			 "points_expiring", "total_spend", (json_int_t)m->total_spend, "created_at",
-			 pt_json_time(m->created_at), "updated_at", pt_json_time(m->updated_at));
+	                 "s:[], s:I, s:o, s:o}",
+	                 "id", (json_int_t)m->id, "card_no", m->card_no, "name", m->name, "phone",
+	                 phone, "gender", pt_json_opt_str(m->gender), "birthday",
+	                 pt_json_opt_str(m->birthday), "store_id", pt_json_opt_id(m->store_id),
+	                 "referral_code", m->referral_code, "referrer_id",
+	                 pt_json_opt_id(m->referrer_id), "tags", tags ? tags : json_array(), "note",
+	                 pt_json_opt_str(m->note), "tier", tier, "points", (json_int_t)m->points,
+	                 "points_expiring", "total_spend", (json_int_t)m->total_spend, "created_at",
+	                 pt_json_time(m->created_at), "updated_at", pt_json_time(m->updated_at));
 }
 
 static int check_phone(const char *key, const char *s, pt_err *err)
@@ -39,7 +39,7 @@ static int check_phone(const char *key, const char *s, pt_err *err)
 	size_t n = strlen(s);
 	if (n < 6 || n > 20 || !pt_text_all_digits(s))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "phone must be 6 to 20 digits",
-				  "手机号须为 6 至 20 位数字");
+		                  "手机号须为 6 至 20 位数字");
 	return 0;
 }
 
@@ -49,8 +49,8 @@ static int check_card(const char *key, const char *s, pt_err *err)
 	if (n < 4 || n > 32 ||
 	    !pt_text_all_in(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key,
-				  "card number must be 4 to 32 letters or digits",
-				  "卡号须为 4 至 32 位字母或数字");
+		                  "card number must be 4 to 32 letters or digits",
+		                  "卡号须为 4 至 32 位字母或数字");
 	return 0;
 }
 
@@ -61,13 +61,13 @@ static int check_birthday(const char *s, pt_err *err)
 	pt_clock_today(today);
 	if (pt_date_parse(s, &y, &m, &d) != 0)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "birthday",
-				  "birthday must be a real date, YYYY-MM-DD",
-				  "生日须为有效日期，格式 YYYY-MM-DD");
+		                  "birthday must be a real date, YYYY-MM-DD",
+		                  "生日须为有效日期，格式 YYYY-MM-DD");
 	/* Dates in the same fixed format compare as text. */
 	if (strcmp(s, today) > 0 || y < 1900)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "birthday",
-				  "birthday must be between 1900-01-01 and today",
-				  "生日须在 1900-01-01 至今天之间");
+		                  "birthday must be between 1900-01-01 and today",
+		                  "生日须在 1900-01-01 至今天之间");
 	return 0;
 }
 
@@ -75,12 +75,12 @@ static int check_birthday(const char *s, pt_err *err)
  * referral code, and null clears the optional ones. */
 static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *err)
 {
-	static const char *const create_fields[] = {"name",	"phone",	 "gender",
-						    "birthday", "card_no",	 "store_id",
-						    "tags",	"referral_code", "note",
-						    NULL};
+	static const char *const create_fields[] = {
+	    "name",     "phone", "gender",        "birthday", "card_no",
+	    "store_id", "tags",  "referral_code", "note",     NULL};
 	json_t *b = req->body;
-	unsigned required = create ? PT_F_REQUIRED : 0, optional = create ? PT_F_NULLABLE : PT_F_NULLABLE;
+	unsigned required = create ? PT_F_REQUIRED : 0,
+	         optional = create ? PT_F_NULLABLE : PT_F_NULLABLE;
 	pt_field name, phone, gender, birthday, card, store, tags, ref, note;
 	if (pt_json_only(b, create ? create_fields : create_fields, err) ||
 	    pt_json_text(b, "name", required, 1, 64, &name, err) ||
@@ -95,8 +95,8 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 		return -1;
 	if (!create && ref.present)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "referral_code",
-				  "the referrer is set when the member registers",
-				  "推荐人只能在注册时填写");
+		                  "the referrer is set when the member registers",
+		                  "推荐人只能在注册时填写");
 	if (phone.s && check_phone("phone", phone.s, err))
 		return -1;
 	if (card.s && check_card("card_no", card.s, err))
@@ -104,8 +104,8 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 	if (gender.s && strcmp(gender.s, "male") && strcmp(gender.s, "female") &&
 	    strcmp(gender.s, "other"))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "gender",
-				  "gender must be male, female or other",
-				  "性别须为 male、female 或 other");
+		                  "gender must be male, female or other",
+		                  "性别须为 male、female 或 other");
 	if (birthday.s && check_birthday(birthday.s, err))
 		return -1;
 	const char **tag_list = NULL;
@@ -121,8 +121,8 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 			const char *t = json_string_value(v);
 			if (!t || pt_text_check("tags", t, 1, 32, err) != 0)
 				return pt_err_set(err, PT_INVALID_ARGUMENT, "tags",
-						  "each tag must be a string of 1 to 32 characters",
-						  "每个标签须为 1 至 32 个字符的字符串");
+				                  "each tag must be a string of 1 to 32 characters",
+				                  "每个标签须为 1 至 32 个字符的字符串");
 			bool seen = false;
 			for (int k = 0; k < ntags && !seen; k++)
 				seen = strcmp(tag_list[k], t) == 0;
@@ -131,24 +131,24 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 		}
 	}
 	*in = (pt_member_input){
-		.set_name = name.present,
-		.set_phone = phone.present,
-		.set_gender = gender.present,
-		.set_birthday = birthday.present,
-		.set_card_no = card.present,
-		.set_store_id = store.present,
-		.set_tags = tags.present,
-		.set_note = note.present,
-		.name = name.s,
-		.phone = phone.s,
-		.gender = gender.s && *gender.s ? gender.s : NULL,
-		.birthday = birthday.s && *birthday.s ? birthday.s : NULL,
-		.card_no = card.s,
-		.note = note.s && *note.s ? note.s : NULL,
-		.referral_code = ref.s,
-		.store_id = store.i,
-		.tags = tag_list,
-		.ntags = ntags,
+	    .set_name = name.present,
+	    .set_phone = phone.present,
+	    .set_gender = gender.present,
+	    .set_birthday = birthday.present,
+	    .set_card_no = card.present,
+	    .set_store_id = store.present,
+	    .set_tags = tags.present,
+	    .set_note = note.present,
+	    .name = name.s,
+	    .phone = phone.s,
+	    .gender = gender.s && *gender.s ? gender.s : NULL,
+	    .birthday = birthday.s && *birthday.s ? birthday.s : NULL,
+	    .card_no = card.s,
+	    .note = note.s && *note.s ? note.s : NULL,
+	    .referral_code = ref.s,
+	    .store_id = store.i,
+	    .tags = tag_list,
+	    .ntags = ntags,
 	};
 	return 0;
 }
@@ -201,15 +201,15 @@ int pt_api_members_lookup(pt_req *req, pt_err *err)
 			continue;
 		if (by)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, keys[i],
-					  "give one of phone, card_no or code, not several",
-					  "phone、card_no、code 只能给一个");
+			                  "give one of phone, card_no or code, not several",
+			                  "phone、card_no、code 只能给一个");
 		by = keys[i];
 		value = v;
 	}
 	if (!by)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "phone",
-				  "give phone, card_no or code to look up",
-				  "请提供 phone、card_no 或 code 之一");
+		                  "give phone, card_no or code to look up",
+		                  "请提供 phone、card_no 或 code 之一");
 	if (strcmp(by, "phone") == 0 ? check_phone(by, value, err) : check_card(by, value, err))
 		return -1;
 	pt_member m;
@@ -229,7 +229,7 @@ static int query_id(pt_req *req, const char *key, int64_t *out, pt_err *err)
 		v = *p >= '0' && *p <= '9' ? v * 10 + (*p - '0') : -1;
 	if (!*s || v <= 0 || v >= (INT64_C(1) << 53))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "%s must be a positive id",
-				  "%s 须为正整数 id", key);
+		                  "%s 须为正整数 id", key);
 	*out = v;
 	return 0;
 }

@@ -4,28 +4,28 @@
 #include "api/api.h"
 
 const pt_route pt_api_routes[] = {
-	{PT_GET, "/healthz", pt_api_healthz, 0, PT_ROUTE_PUBLIC},
-	{PT_GET, "/metrics", pt_api_metrics, PT_PERM_METRICS_READ, PT_ROUTE_TEXT},
+    {PT_GET, "/healthz", pt_api_healthz, 0, PT_ROUTE_PUBLIC},
+    {PT_GET, "/metrics", pt_api_metrics, PT_PERM_METRICS_READ, PT_ROUTE_TEXT},
 
-	{PT_POST, "/api/v1/auth/login", pt_api_login, 0, PT_ROUTE_PUBLIC},
-	{PT_POST, "/api/v1/auth/logout", pt_api_logout, 0, 0},
-	{PT_GET, "/api/v1/me", pt_api_me, 0, 0},
+    {PT_POST, "/api/v1/auth/login", pt_api_login, 0, PT_ROUTE_PUBLIC},
+    {PT_POST, "/api/v1/auth/logout", pt_api_logout, 0, 0},
+    {PT_GET, "/api/v1/me", pt_api_me, 0, 0},
 
-	{PT_GET, "/api/v1/api-keys", pt_api_keys_list, PT_PERM_API_KEYS_MANAGE, 0},
-	{PT_POST, "/api/v1/api-keys", pt_api_keys_create, PT_PERM_API_KEYS_MANAGE, 0},
-	{PT_DELETE, "/api/v1/api-keys/{id}", pt_api_keys_revoke, PT_PERM_API_KEYS_MANAGE, 0},
+    {PT_GET, "/api/v1/api-keys", pt_api_keys_list, PT_PERM_API_KEYS_MANAGE, 0},
+    {PT_POST, "/api/v1/api-keys", pt_api_keys_create, PT_PERM_API_KEYS_MANAGE, 0},
+    {PT_DELETE, "/api/v1/api-keys/{id}", pt_api_keys_revoke, PT_PERM_API_KEYS_MANAGE, 0},
 
-	{PT_GET, "/api/v1/stores", pt_api_stores_list, PT_PERM_STORES_READ, 0},
-	{PT_POST, "/api/v1/stores", pt_api_stores_create, PT_PERM_STORES_WRITE, 0},
-	{PT_GET, "/api/v1/stores/{id}", pt_api_stores_get, PT_PERM_STORES_READ, 0},
-	{PT_PATCH, "/api/v1/stores/{id}", pt_api_stores_patch, PT_PERM_STORES_WRITE, 0},
+    {PT_GET, "/api/v1/stores", pt_api_stores_list, PT_PERM_STORES_READ, 0},
+    {PT_POST, "/api/v1/stores", pt_api_stores_create, PT_PERM_STORES_WRITE, 0},
+    {PT_GET, "/api/v1/stores/{id}", pt_api_stores_get, PT_PERM_STORES_READ, 0},
+    {PT_PATCH, "/api/v1/stores/{id}", pt_api_stores_patch, PT_PERM_STORES_WRITE, 0},
 
-	{PT_GET, "/api/v1/members", pt_api_members_search, PT_PERM_MEMBERS_READ, 0},
-	{PT_POST, "/api/v1/members", pt_api_members_create, PT_PERM_MEMBERS_WRITE, 0},
-	{PT_GET, "/api/v1/members/lookup", pt_api_members_lookup, PT_PERM_MEMBERS_READ, 0},
-	{PT_GET, "/api/v1/members/{id}", pt_api_members_get, PT_PERM_MEMBERS_READ, 0},
-	{PT_PATCH, "/api/v1/members/{id}", pt_api_members_patch, PT_PERM_MEMBERS_WRITE, 0},
-	{PT_DELETE, "/api/v1/members/{id}", pt_api_members_erase, PT_PERM_MEMBERS_ERASE, 0},
+    {PT_GET, "/api/v1/members", pt_api_members_search, PT_PERM_MEMBERS_READ, 0},
+    {PT_POST, "/api/v1/members", pt_api_members_create, PT_PERM_MEMBERS_WRITE, 0},
+    {PT_GET, "/api/v1/members/lookup", pt_api_members_lookup, PT_PERM_MEMBERS_READ, 0},
+    {PT_GET, "/api/v1/members/{id}", pt_api_members_get, PT_PERM_MEMBERS_READ, 0},
+    {PT_PATCH, "/api/v1/members/{id}", pt_api_members_patch, PT_PERM_MEMBERS_WRITE, 0},
+    {PT_DELETE, "/api/v1/members/{id}", pt_api_members_erase, PT_PERM_MEMBERS_ERASE, 0},
 };
 
 const int pt_api_route_count = sizeof(pt_api_routes) / sizeof(pt_api_routes[0]);

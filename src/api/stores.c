@@ -1,13 +1,13 @@
+#include "service/stores.h"
 #include "api/api.h"
 #include "core/text.h"
-#include "service/stores.h"
 
 static json_t *store_json(const pt_store *s)
 {
 	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)s->id, "code",
-			 s->code, "name", s->name, "address", pt_json_opt_str(s->address), "phone",
-			 pt_json_opt_str(s->phone), "created_at", pt_json_time(s->created_at),
-			 "updated_at", pt_json_time(s->updated_at));
+	                 s->code, "name", s->name, "address", pt_json_opt_str(s->address), "phone",
+	                 pt_json_opt_str(s->phone), "created_at", pt_json_time(s->created_at),
+	                 "updated_at", pt_json_time(s->updated_at));
 }
 
 /* Reads a store body; create needs code and name, a patch takes any field. */
@@ -23,22 +23,22 @@ static int read_store(json_t *body, bool create, pt_store_patch *out, pt_err *er
 	    pt_json_text(body, "phone", PT_F_NULLABLE, 0, 32, &phone, err))
 		return -1;
 	if (code.s && !pt_text_all_in(code.s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					      "0123456789_-"))
+	                                      "0123456789_-"))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "code",
-				  "code may hold only letters, digits, _ and -",
-				  "门店编码只能包含字母、数字、_ 和 -");
+		                  "code may hold only letters, digits, _ and -",
+		                  "门店编码只能包含字母、数字、_ 和 -");
 	if (phone.s && *phone.s && !pt_text_all_in(phone.s, "0123456789 +-()"))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "phone",
-				  "phone may hold only digits, spaces and + - ( )",
-				  "电话只能包含数字、空格和 + - ( )");
+		                  "phone may hold only digits, spaces and + - ( )",
+		                  "电话只能包含数字、空格和 + - ( )");
 	*out = (pt_store_patch){.set_code = code.present,
-				.set_name = name.present,
-				.set_address = address.present,
-				.set_phone = phone.present,
-				.code = code.s,
-				.name = name.s,
-				.address = address.s && *address.s ? address.s : NULL,
-				.phone = phone.s && *phone.s ? phone.s : NULL};
+	                        .set_name = name.present,
+	                        .set_address = address.present,
+	                        .set_phone = phone.present,
+	                        .code = code.s,
+	                        .name = name.s,
+	                        .address = address.s && *address.s ? address.s : NULL,
+	                        .phone = phone.s && *phone.s ? phone.s : NULL};
 	return 0;
 }
 

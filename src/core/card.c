@@ -56,5 +56,5 @@ void pt_phone_mask(const char *phone, char *out, int out_size)
 	if (n >= 11)
 		stars = 4; /* 138****1234 whatever the length, as Chinese receipts show it */
 	snprintf(out, (size_t)out_size, "%.*s%.*s%s", head, phone, stars, "********************",
-		 phone + n - tail);
+	         phone + n - tail);
 }

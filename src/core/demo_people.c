@@ -8,13 +8,13 @@
 
 /* Ages are counted against a fixed year, not the clock, so the demo set never changes. */
 #define REF_YEAR 2026
-#define AGE_MIN 16
-#define AGE_MAX 80
+#define AGE_MIN  16
+#define AGE_MAX  80
 
 /* The last eight digits of a phone are a permutation of index mod 10^8, split in two halves of
  * four digits for the Feistel network below. */
-#define HALF 10000u
-#define SUFFIX_SPACE (HALF * HALF)
+#define HALF           10000u
+#define SUFFIX_SPACE   (HALF * HALF)
 #define FEISTEL_ROUNDS 6
 
 typedef struct {
@@ -26,28 +26,113 @@ typedef struct {
  * (after the 2020 census household-registration figures), so a demo member list looks like a
  * real one: many 王, 李 and 张, the occasional 欧阳 or 司马. The order does not matter. */
 static const weighted surnames[] = {
-	{"王", 10150}, {"李", 10090}, {"张", 9540}, {"刘", 7210}, {"陈", 6140},
-	{"杨", 4620}, {"黄", 3370}, {"赵", 2860}, {"吴", 2780}, {"周", 2680},
-	{"徐", 2020}, {"孙", 1940}, {"马", 1910}, {"朱", 1810}, {"胡", 1650},
-	{"郭", 1580}, {"何", 1430}, {"林", 1410}, {"高", 1420}, {"罗", 1400},
-	{"郑", 1250}, {"梁", 1160}, {"谢", 1000}, {"宋", 930}, {"唐", 890},
-	{"许", 860}, {"韩", 880}, {"冯", 830}, {"邓", 830}, {"曹", 780},
-	{"彭", 750}, {"曾", 710}, {"肖", 710}, {"田", 660}, {"董", 650},
-	{"袁", 640}, {"潘", 630}, {"于", 610}, {"蒋", 600}, {"蔡", 590},
-	{"余", 580}, {"杜", 560}, {"叶", 560}, {"程", 550}, {"苏", 530},
-	{"魏", 530}, {"吕", 510}, {"丁", 500}, {"任", 490}, {"沈", 480},
-	{"姚", 460}, {"卢", 450}, {"姜", 430}, {"崔", 420}, {"钟", 410},
-	{"谭", 400}, {"陆", 390}, {"汪", 370}, {"范", 360}, {"金", 350},
-	{"石", 350}, {"廖", 340}, {"贾", 330}, {"夏", 320}, {"韦", 310},
-	{"付", 300}, {"方", 300}, {"白", 290}, {"邹", 290}, {"孟", 280},
-	{"熊", 280}, {"秦", 270}, {"邱", 270}, {"江", 260}, {"尹", 250},
-	{"薛", 240}, {"闫", 240}, {"段", 230}, {"雷", 230}, {"侯", 220},
-	{"龙", 220}, {"史", 210}, {"陶", 200}, {"黎", 200}, {"贺", 200},
-	{"顾", 190}, {"毛", 190}, {"郝", 190}, {"龚", 180}, {"邵", 180},
-	{"万", 170}, {"钱", 170}, {"严", 160}, {"覃", 160}, {"武", 160},
-	{"戴", 150}, {"莫", 150}, {"孔", 150}, {"向", 140}, {"汤", 140},
-	/* Compound surnames are rare; 欧阳 is by far the most common of them. */
-	{"欧阳", 110}, {"上官", 8}, {"司马", 6}, {"诸葛", 6}, {"东方", 5}, {"慕容", 4},
+    {"王", 10150},
+    {"李", 10090},
+    {"张", 9540},
+    {"刘", 7210},
+    {"陈", 6140},
+    {"杨", 4620},
+    {"黄", 3370},
+    {"赵", 2860},
+    {"吴", 2780},
+    {"周", 2680},
+    {"徐", 2020},
+    {"孙", 1940},
+    {"马", 1910},
+    {"朱", 1810},
+    {"胡", 1650},
+    {"郭", 1580},
+    {"何", 1430},
+    {"林", 1410},
+    {"高", 1420},
+    {"罗", 1400},
+    {"郑", 1250},
+    {"梁", 1160},
+    {"谢", 1000},
+    {"宋", 930},
+    {"唐", 890},
+    {"许", 860},
+    {"韩", 880},
+    {"冯", 830},
+    {"邓", 830},
+    {"曹", 780},
+    {"彭", 750},
+    {"曾", 710},
+    {"肖", 710},
+    {"田", 660},
+    {"董", 650},
+    {"袁", 640},
+    {"潘", 630},
+    {"于", 610},
+    {"蒋", 600},
+    {"蔡", 590},
+    {"余", 580},
+    {"杜", 560},
+    {"叶", 560},
+    {"程", 550},
+    {"苏", 530},
+    {"魏", 530},
+    {"吕", 510},
+    {"丁", 500},
+    {"任", 490},
+    {"沈", 480},
+    {"姚", 460},
+    {"卢", 450},
+    {"姜", 430},
+    {"崔", 420},
+    {"钟", 410},
+    {"谭", 400},
+    {"陆", 390},
+    {"汪", 370},
+    {"范", 360},
+    {"金", 350},
+    {"石", 350},
+    {"廖", 340},
+    {"贾", 330},
+    {"夏", 320},
+    {"韦", 310},
+    {"付", 300},
+    {"方", 300},
+    {"白", 290},
+    {"邹", 290},
+    {"孟", 280},
+    {"熊", 280},
+    {"秦", 270},
+    {"邱", 270},
+    {"江", 260},
+    {"尹", 250},
+    {"薛", 240},
+    {"闫", 240},
+    {"段", 230},
+    {"雷", 230},
+    {"侯", 220},
+    {"龙", 220},
+    {"史", 210},
+    {"陶", 200},
+    {"黎", 200},
+    {"贺", 200},
+    {"顾", 190},
+    {"毛", 190},
+    {"郝", 190},
+    {"龚", 180},
+    {"邵", 180},
+    {"万", 170},
+    {"钱", 170},
+    {"严", 160},
+    {"覃", 160},
+    {"武", 160},
+    {"戴", 150},
+    {"莫", 150},
+    {"孔", 150},
+    {"向", 140},
+    {"汤", 140},
+    /* Compound surnames are rare; 欧阳 is by far the most common of them. */
+    {"欧阳", 110},
+    {"上官", 8},
+    {"司马", 6},
+    {"诸葛", 6},
+    {"东方", 5},
+    {"慕容", 4},
 };
 
 /* Given names follow fashion, so they depend on the decade of birth: a 1950s 秀英 and a
@@ -68,97 +153,96 @@ typedef struct {
 	name_list first, second;
 } name_pool;
 
-#define LIST(a) {(a), ARRAY_LEN(a)}
+#define LIST(a)                                                                                    \
+	{                                                                                          \
+		(a), ARRAY_LEN(a)                                                                  \
+	}
 
 /* Characters that mark a gender (强 伟 军 刚 勇 涛 鹏 杰 峰 龙 / 英 芳 娟 婷 燕 兰 梅 霞 丽 娜)
  * appear only in that gender's pools: the unit test relies on it to check consistency. */
 static const char *const male_old_1[] = {
-	"建", "国", "志", "卫", "振", "德", "永", "保", "学",
-	"春", "长", "海", "金", "树", "文", "明", "庆",
+    "建", "国", "志", "卫", "振", "德", "永", "保", "学",
+    "春", "长", "海", "金", "树", "文", "明", "庆",
 };
 static const char *const male_old_2[] = {
-	"国", "华", "军", "平", "强", "明", "刚", "东",
-	"民", "林", "生", "胜", "山", "成", "忠", "福",
+    "国", "华", "军", "平", "强", "明", "刚", "东", "民", "林", "生", "胜", "山", "成", "忠", "福",
 };
 static const char *const male_mid_1[] = {
-	"海", "晓", "志", "俊", "文", "建", "立", "剑", "国",
-	"振", "宏", "明", "家", "东", "小",
+    "海", "晓", "志", "俊", "文", "建", "立", "剑", "国", "振", "宏", "明", "家", "东", "小",
 };
 static const char *const male_mid_2[] = {
-	"涛", "东", "明", "伟", "杰", "飞", "斌", "峰",
-	"波", "超", "锋", "勇", "栋", "宇", "辉", "军", "龙",
+    "涛", "东", "明", "伟", "杰", "飞", "斌", "峰", "波",
+    "超", "锋", "勇", "栋", "宇", "辉", "军", "龙",
 };
 static const char *const male_young_1[] = {
-	"子", "浩", "宇", "俊", "梓", "皓", "博", "天", "明",
-	"家", "一", "奕", "铭", "煜", "锦", "泽", "睿", "嘉",
+    "子", "浩", "宇", "俊", "梓", "皓", "博", "天", "明",
+    "家", "一", "奕", "铭", "煜", "锦", "泽", "睿", "嘉",
 };
 static const char *const male_young_2[] = {
-	"轩", "然", "熙", "睿", "航", "佑", "豪", "鸣",
-	"辰", "泽", "程", "博", "杰", "阳", "宇",
+    "轩", "然", "熙", "睿", "航", "佑", "豪", "鸣", "辰", "泽", "程", "博", "杰", "阳", "宇",
 };
 static const char *const female_old_1[] = {
-	"秀", "桂", "玉", "淑", "凤", "美", "素", "翠",
-	"金", "丽", "春", "月", "彩", "兰", "爱",
+    "秀", "桂", "玉", "淑", "凤", "美", "素", "翠", "金", "丽", "春", "月", "彩", "兰", "爱",
 };
 static const char *const female_old_2[] = {
-	"英", "兰", "珍", "芳", "梅", "华", "云", "香",
-	"琴", "荣", "霞", "花", "凤", "莲", "娥", "芬",
+    "英", "兰", "珍", "芳", "梅", "华", "云", "香", "琴", "荣", "霞", "花", "凤", "莲", "娥", "芬",
 };
 static const char *const female_mid_1[] = {
-	"丽", "海", "晓", "美", "雅", "艳", "春", "红", "小",
-	"雪", "慧", "玉", "佳", "彩", "巧", "秀",
+    "丽", "海", "晓", "美", "雅", "艳", "春", "红", "小", "雪", "慧", "玉", "佳", "彩", "巧", "秀",
 };
 static const char *const female_mid_2[] = {
-	"娟", "燕", "玲", "琴", "萍", "红", "梅", "丽",
-	"霞", "敏", "洁", "芳", "静", "莉", "丹", "娜",
+    "娟", "燕", "玲", "琴", "萍", "红", "梅", "丽", "霞", "敏", "洁", "芳", "静", "莉", "丹", "娜",
 };
 static const char *const female_young_1[] = {
-	"欣", "梓", "诗", "雨", "可", "思", "梦", "佳", "紫",
-	"语", "若", "子", "雅", "心", "静", "馨", "芷", "安",
+    "欣", "梓", "诗", "雨", "可", "思", "梦", "佳", "紫",
+    "语", "若", "子", "雅", "心", "静", "馨", "芷", "安",
 };
 static const char *const female_young_2[] = {
-	"怡", "涵", "萱", "琪", "桐", "妍", "欣", "婷",
-	"瑶", "彤", "悦", "琳", "蕊", "月", "雯", "颖",
+    "怡", "涵", "萱", "琪", "桐", "妍", "欣", "婷", "瑶", "彤", "悦", "琳", "蕊", "月", "雯", "颖",
 };
 /* Modern whole names that parents give to sons and daughters alike. */
 static const char *const neutral_young[] = {
-	"子涵", "一诺", "思远", "安然", "欣然", "子墨", "晨曦", "嘉乐", "佳宁", "思源",
-	"雨辰", "晓晨", "明远", "天一",
+    "子涵", "一诺", "思远", "安然", "欣然", "子墨", "晨曦",
+    "嘉乐", "佳宁", "思源", "雨辰", "晓晨", "明远", "天一",
 };
 
 static const char *const male_single[] = {
-	"伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "明",
-	"刚", "辉", "鹏", "飞", "鑫", "波", "浩", "凯", "健", "俊",
-	"帅", "旭", "峰", "亮", "毅", "昊", "彬", "虎", "锋", "龙",
+    "伟", "强", "磊", "军", "勇", "杰", "涛", "斌", "超", "明", "刚", "辉", "鹏", "飞", "鑫",
+    "波", "浩", "凯", "健", "俊", "帅", "旭", "峰", "亮", "毅", "昊", "彬", "虎", "锋", "龙",
 };
 static const char *const female_single[] = {
-	"芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "燕", "玲",
-	"婷", "雪", "琳", "颖", "倩", "洁", "慧", "莉", "萍", "红",
-	"梅", "琴", "蕾", "薇", "晶", "丹", "璐", "瑶", "妍", "媛",
+    "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "燕", "玲", "婷", "雪", "琳", "颖", "倩",
+    "洁", "慧", "莉", "萍", "红", "梅", "琴", "蕾", "薇", "晶", "丹", "璐", "瑶", "妍", "媛",
 };
 static const char *const neutral_single[] = {
-	"华", "平", "宁", "晨", "文", "洋", "凡", "然",
+    "华", "平", "宁", "晨", "文", "洋", "凡", "然",
 };
 
-#define POOL(a, b) {LIST(a), LIST(b)}
+#define POOL(a, b)                                                                                 \
+	{                                                                                          \
+		LIST(a), LIST(b)                                                                   \
+	}
 
 static const name_pool given_double[ERA_COUNT][G_COUNT] = {
-	[ERA_OLD] = {
-		[G_MALE] = POOL(male_old_1, male_old_2),
-		[G_FEMALE] = POOL(female_old_1, female_old_2),
-	},
-	[ERA_MID] = {
-		[G_MALE] = POOL(male_mid_1, male_mid_2),
-		[G_FEMALE] = POOL(female_mid_1, female_mid_2),
-	},
-	[ERA_YOUNG] = {
-		[G_MALE] = POOL(male_young_1, male_young_2),
-		[G_FEMALE] = POOL(female_young_1, female_young_2),
-	},
+    [ERA_OLD] =
+        {
+            [G_MALE] = POOL(male_old_1, male_old_2),
+            [G_FEMALE] = POOL(female_old_1, female_old_2),
+        },
+    [ERA_MID] =
+        {
+            [G_MALE] = POOL(male_mid_1, male_mid_2),
+            [G_FEMALE] = POOL(female_mid_1, female_mid_2),
+        },
+    [ERA_YOUNG] =
+        {
+            [G_MALE] = POOL(male_young_1, male_young_2),
+            [G_FEMALE] = POOL(female_young_1, female_young_2),
+        },
 };
 static const name_list given_single[G_COUNT] = {
-	[G_MALE] = LIST(male_single),
-	[G_FEMALE] = LIST(female_single),
+    [G_MALE] = LIST(male_single),
+    [G_FEMALE] = LIST(female_single),
 };
 
 /* One-character given names were common from the 1960s to the 1990s and are rarer since. */
@@ -168,15 +252,12 @@ static const uint32_t single_percent[ERA_COUNT] = {20, 30, 10};
 /* Mobile prefixes in use on the mainland (China Mobile, Unicom, Telecom, Broadnet), weighted
  * so that the older 13x and 18x ranges, which hold most subscribers, come up more often. */
 static const weighted phone_prefixes[] = {
-	{"130", 3}, {"131", 3}, {"132", 3}, {"133", 3}, {"134", 3},
-	{"135", 3}, {"136", 3}, {"137", 3}, {"138", 3}, {"139", 3},
-	{"150", 2}, {"151", 2}, {"152", 2}, {"153", 2}, {"155", 2},
-	{"156", 2}, {"157", 2}, {"158", 2}, {"159", 2},
-	{"173", 1}, {"175", 1}, {"176", 1}, {"177", 1}, {"178", 1},
-	{"180", 3}, {"181", 3}, {"182", 3}, {"183", 3}, {"184", 1},
-	{"185", 3}, {"186", 3}, {"187", 3}, {"188", 3}, {"189", 3},
-	{"190", 1}, {"191", 1}, {"192", 1}, {"193", 1}, {"195", 1},
-	{"196", 1}, {"197", 1}, {"198", 1}, {"199", 1},
+    {"130", 3}, {"131", 3}, {"132", 3}, {"133", 3}, {"134", 3}, {"135", 3}, {"136", 3}, {"137", 3},
+    {"138", 3}, {"139", 3}, {"150", 2}, {"151", 2}, {"152", 2}, {"153", 2}, {"155", 2}, {"156", 2},
+    {"157", 2}, {"158", 2}, {"159", 2}, {"173", 1}, {"175", 1}, {"176", 1}, {"177", 1}, {"178", 1},
+    {"180", 3}, {"181", 3}, {"182", 3}, {"183", 3}, {"184", 1}, {"185", 3}, {"186", 3}, {"187", 3},
+    {"188", 3}, {"189", 3}, {"190", 1}, {"191", 1}, {"192", 1}, {"193", 1}, {"195", 1}, {"196", 1},
+    {"197", 1}, {"198", 1}, {"199", 1},
 };
 
 /* Members of a shop are mostly working-age adults; teenagers and the very old are fewer.
@@ -185,9 +266,8 @@ static const struct {
 	int lo, hi;
 	uint32_t w;
 } age_bands[] = {
-	{16, 19, 5}, {20, 24, 10}, {25, 29, 14}, {30, 34, 15}, {35, 39, 14},
-	{40, 44, 11}, {45, 49, 9}, {50, 54, 8}, {55, 59, 6}, {60, 64, 4},
-	{65, 69, 2}, {70, 74, 1}, {75, 80, 1},
+    {16, 19, 5}, {20, 24, 10}, {25, 29, 14}, {30, 34, 15}, {35, 39, 14}, {40, 44, 11}, {45, 49, 9},
+    {50, 54, 8}, {55, 59, 6},  {60, 64, 4},  {65, 69, 2},  {70, 74, 1},  {75, 80, 1},
 };
 
 /* splitmix64 (Steele, Lea, Flood 2014): a bijective 64-bit mixer and a tiny generator that
@@ -217,8 +297,7 @@ static uint32_t pt_demo__below(uint64_t *state, uint32_t n)
 /* An index into a table of structs whose uint32_t weight sits at w, stride bytes apart, so the
  * three differently shaped weighted tables share one picker. A linear walk is plenty for a
  * hundred entries and ten thousand people. */
-static size_t pt_demo__pick_weighted(uint64_t *state, const uint32_t *w, size_t stride,
-				     size_t n)
+static size_t pt_demo__pick_weighted(uint64_t *state, const uint32_t *w, size_t stride, size_t n)
 {
 	uint32_t total = 0;
 	for (size_t i = 0; i < n; i++)
@@ -233,7 +312,7 @@ static size_t pt_demo__pick_weighted(uint64_t *state, const uint32_t *w, size_t 
 	return n - 1; /* unreachable: r < total */
 }
 
-#define PICK_WEIGHTED(state, table) \
+#define PICK_WEIGHTED(state, table)                                                                \
 	pt_demo__pick_weighted((state), &(table)[0].w, sizeof((table)[0]), ARRAY_LEN(table))
 
 static const char *pt_demo__pick(uint64_t *state, name_list l)
@@ -285,8 +364,8 @@ static int pt_demo__birthday(uint64_t *state, char out[11])
 {
 	static const int mlen[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	size_t b = PICK_WEIGHTED(state, age_bands);
-	int age = age_bands[b].lo + (int)pt_demo__below(state, (uint32_t)(age_bands[b].hi -
-									 age_bands[b].lo + 1));
+	int age = age_bands[b].lo +
+	          (int)pt_demo__below(state, (uint32_t)(age_bands[b].hi - age_bands[b].lo + 1));
 	int y = REF_YEAR - age;
 	int leap = pt_demo__leap(y);
 	int doy = (int)pt_demo__below(state, (uint32_t)(365 + leap));

@@ -37,8 +37,8 @@ typedef struct {
  * -1 when no pattern matches the path, -2 when patterns match but not the method (allow then
  * lists the methods that do, e.g. "GET, PATCH"). */
 int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *path,
-		   const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
-		   char *allow, int allow_size);
+                   const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
+                   char *allow, int allow_size);
 const char *pt_method_name(pt_method m);
 pt_method pt_method_parse(const char *s);
 

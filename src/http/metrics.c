@@ -10,10 +10,10 @@
 enum { MAX_ROUTES = 128, NSTATUS = 16, NBUCKETS = 12 };
 
 static const int statuses[NSTATUS] = {200, 201, 204, 400, 401, 403, 404, 405,
-				      409, 413, 415, 422, 429, 500, 503, 0};
+                                      409, 413, 415, 422, 429, 500, 503, 0};
 /* Upper bounds in microseconds. */
-static const int64_t bucket_us[NBUCKETS] = {500,    1000,   2500,   5000,    10000,   25000,
-					    50000, 100000, 250000, 500000, 1000000, 2500000};
+static const int64_t bucket_us[NBUCKETS] = {500,   1000,   2500,   5000,   10000,   25000,
+                                            50000, 100000, 250000, 500000, 1000000, 2500000};
 
 static const pt_route *route_table;
 static int route_count;
@@ -67,7 +67,7 @@ static void put(sbuf *b, const char *fmt, ...)
 	for (;;) {
 		va_start(ap, fmt);
 		int n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->buf ? b->cap - b->len : 0,
-				  fmt, ap);
+		                  fmt, ap);
 		va_end(ap);
 		if (n < 0)
 			return;
@@ -92,7 +92,7 @@ char *pt_metrics_render(pt_arena *arena)
 {
 	sbuf b = {.arena = arena};
 	put(&b, "# HELP patron_http_requests_total HTTP requests answered.\n"
-		"# TYPE patron_http_requests_total counter\n");
+	        "# TYPE patron_http_requests_total counter\n");
 	for (int r = 0; r <= MAX_ROUTES; r++) {
 		if (r >= route_count && r != MAX_ROUTES)
 			continue;
@@ -108,7 +108,7 @@ char *pt_metrics_render(pt_arena *arena)
 			}
 	}
 	put(&b, "# HELP patron_http_request_duration_seconds Time to answer a request.\n"
-		"# TYPE patron_http_request_duration_seconds histogram\n");
+	        "# TYPE patron_http_request_duration_seconds histogram\n");
 	for (int r = 0; r <= MAX_ROUTES; r++) {
 		if (r >= route_count && r != MAX_ROUTES)
 			continue;
@@ -121,7 +121,8 @@ char *pt_metrics_render(pt_arena *arena)
 		for (int k = 0; k < NBUCKETS; k++) {
 			running += atomic_load(&buckets[r][k]);
 			put(&b,
-			    "patron_http_request_duration_seconds_bucket{route=\"%s\",le=\"%lld.%06lld\"} "
+			    "patron_http_request_duration_seconds_bucket{route=\"%s\",le=\"%lld.%"
+			    "06lld\"} "
 			    "%lld\n",
 			    route_label(r), (long long)(bucket_us[k] / 1000000),
 			    (long long)(bucket_us[k] % 1000000), running);

@@ -22,8 +22,8 @@ pt_method pt_method_parse(const char *s)
 
 /* Matches one pattern against the path's segments; fills names/values on success. */
 static bool match_one(const char *pattern, char *const *segs, int nsegs,
-		      const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
-		      int *nparams)
+                      const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
+                      int *nparams)
 {
 	int i = 0, np = 0;
 	const char *p = pattern;
@@ -52,8 +52,8 @@ static bool match_one(const char *pattern, char *const *segs, int nsegs,
 }
 
 int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *path,
-		   const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
-		   char *allow, int allow_size)
+                   const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
+                   char *allow, int allow_size)
 {
 	enum { MAX_SEGS = 16 };
 	char *segs[MAX_SEGS];
@@ -85,13 +85,14 @@ int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *
 			continue;
 		/* Literal segments beat parameters: the first route in the table that matches
 		 * the path decides which pattern this path is. */
-		if (path_matched && strcmp(routes[r].pattern, routes[path_matched - 1].pattern) != 0)
+		if (path_matched &&
+		    strcmp(routes[r].pattern, routes[path_matched - 1].pattern) != 0)
 			continue;
 		if (!path_matched)
 			path_matched = r + 1;
 		size_t used = strlen(allow);
 		snprintf(allow + used, (size_t)allow_size - used, "%s%s", used ? ", " : "",
-			 pt_method_name(routes[r].method));
+		         pt_method_name(routes[r].method));
 		if (routes[r].method == method && found < 0) {
 			found = r;
 			memcpy(names, n, sizeof(n));
@@ -139,9 +140,11 @@ bool pt_http_prefers_english(const char *al)
 		}
 		/* Later ranges of equal q rank lower: fold the order in as a tie-breaker. */
 		int score = q * 100 - order++;
-		if (tag_len >= 2 && strncasecmp(tag, "en", 2) == 0 && (tag_len == 2 || tag[2] == '-'))
+		if (tag_len >= 2 && strncasecmp(tag, "en", 2) == 0 &&
+		    (tag_len == 2 || tag[2] == '-'))
 			best_en = score > best_en ? score : best_en;
-		if (tag_len >= 2 && strncasecmp(tag, "zh", 2) == 0 && (tag_len == 2 || tag[2] == '-'))
+		if (tag_len >= 2 && strncasecmp(tag, "zh", 2) == 0 &&
+		    (tag_len == 2 || tag[2] == '-'))
 			best_zh = score > best_zh ? score : best_zh;
 	}
 	return best_en > 0 && best_en > best_zh;

@@ -97,8 +97,8 @@ int pt_req_id(pt_req *req, const char *name, int64_t *out, pt_err *err)
 		}
 	}
 	if (v <= 0 || v >= (INT64_C(1) << 53))
-		return pt_err_set(err, PT_NOT_FOUND, NULL, "no such resource: %s",
-				  "资源不存在：%s", req->path);
+		return pt_err_set(err, PT_NOT_FOUND, NULL, "no such resource: %s", "资源不存在：%s",
+		                  req->path);
 	*out = v;
 	return 0;
 }
@@ -127,7 +127,7 @@ int pt_reply_text(pt_req *req, int status, const char *text)
 static json_t *error_body(const pt_err *err, bool english)
 {
 	json_t *e = json_pack("{s:s, s:s}", "code", pt_code_name(err->code), "message",
-			      english ? err->msg_en : err->msg_zh);
+	                      english ? err->msg_en : err->msg_zh);
 	if (e && err->field[0])
 		json_object_set_new(e, "field", json_string(err->field));
 	return json_pack("{s:o}", "error", e);
@@ -138,7 +138,7 @@ static void add_common_headers(struct MHD_Response *resp, const request *r)
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Content-Security-Policy",
-				"default-src 'self'; frame-ancestors 'none'");
+	                        "default-src 'self'; frame-ancestors 'none'");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -149,12 +149,11 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 	pt_req *req = &r->req;
 	struct MHD_Response *resp;
 	if (req->reply_text) {
-		resp = MHD_create_response_from_buffer(strlen(req->reply_text),
-						       (void *)req->reply_text,
-						       MHD_RESPMEM_MUST_COPY);
+		resp = MHD_create_response_from_buffer(
+		    strlen(req->reply_text), (void *)req->reply_text, MHD_RESPMEM_MUST_COPY);
 		if (resp)
 			MHD_add_response_header(resp, "Content-Type",
-						"text/plain; version=0.0.4; charset=utf-8");
+			                        "text/plain; version=0.0.4; charset=utf-8");
 	} else if (req->reply) {
 		char *text = json_dumps(req->reply, JSON_COMPACT);
 		if (!text)
@@ -164,7 +163,7 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 			free(text);
 		else
 			MHD_add_response_header(resp, "Content-Type",
-						"application/json; charset=utf-8");
+			                        "application/json; charset=utf-8");
 	} else {
 		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	}
@@ -191,9 +190,9 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 	else if (req->ctx.api_key_id)
 		snprintf(caller, sizeof(caller), "api_key:%lld", (long long)req->ctx.api_key_id);
 	pt_log_info("msg=request request_id=%s method=%s route=\"%s\" status=%d dur_us=%lld "
-		    "ip=%s caller=%s",
-		    r->request_id, pt_method_name(req->method), route, req->status,
-		    (long long)(dur_ns / 1000), req->ctx.ip ? req->ctx.ip : "-", caller);
+	            "ip=%s caller=%s",
+	            r->request_id, pt_method_name(req->method), route, req->status,
+	            (long long)(dur_ns / 1000), req->ctx.ip ? req->ctx.ip : "-", caller);
 	return ret;
 }
 
@@ -201,7 +200,7 @@ static enum MHD_Result send_error(request *r, const pt_err *err, const char *all
 {
 	if (err->code == PT_INTERNAL)
 		pt_log_error("msg=\"internal error\" request_id=%s error=\"%s\"", r->request_id,
-			     err->msg_en);
+		             err->msg_en);
 	pt_reply_json(&r->req, pt_code_status(err->code), error_body(err, r->req.english));
 	return send_reply(r, allow);
 }
@@ -212,7 +211,7 @@ static void set_request_id(request *r)
 	size_t n = given ? strlen(given) : 0;
 	if (n >= 1 && n <= 64 &&
 	    strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-		    n) {
+	        n) {
 		memcpy(r->request_id, given, n + 1);
 		return;
 	}
@@ -224,17 +223,18 @@ static void set_request_id(request *r)
 static void set_client_ip(request *r)
 {
 	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char buf[INET6_ADDRSTRLEN] = "-";
 	if (info && info->client_addr) {
 		const struct sockaddr *sa = info->client_addr;
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-				  buf, sizeof(buf));
+			inet_ntop(AF_INET,
+			          &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+			          sizeof(buf));
 		else if (sa->sa_family == AF_INET6)
 			inet_ntop(AF_INET6,
-				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
-				  sizeof(buf));
+			          &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+			          sizeof(buf));
 	}
 	r->req.ctx.ip = pt_arena_strdup(r->req.ctx.arena, buf);
 }
@@ -254,7 +254,7 @@ static int parse_body(request *r, pt_err *err)
 {
 	pt_req *req = &r->req;
 	bool takes_body = req->method == PT_POST || req->method == PT_PUT ||
-			  req->method == PT_PATCH || req->method == PT_DELETE;
+	                  req->method == PT_PATCH || req->method == PT_DELETE;
 	if (!takes_body || r->body_len == 0) {
 		req->body = takes_body ? json_object() : NULL;
 		if (req->body)
@@ -263,20 +263,18 @@ static int parse_body(request *r, pt_err *err)
 	}
 	if (!is_json_type(pt_req_header(req, "Content-Type")))
 		return pt_err_set(err, PT_UNSUPPORTED_MEDIA_TYPE, NULL,
-				  "the request body must be JSON (Content-Type: application/json)",
-				  "请求体须为 JSON（Content-Type: application/json）");
+		                  "the request body must be JSON (Content-Type: application/json)",
+		                  "请求体须为 JSON（Content-Type: application/json）");
 	json_error_t jerr;
 	json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!body)
-		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
-				  "malformed JSON at line %d column %d: %s",
-				  "JSON 格式错误（第 %d 行第 %d 列）：%s", jerr.line, jerr.column,
-				  jerr.text);
+		return pt_err_set(
+		    err, PT_INVALID_ARGUMENT, NULL, "malformed JSON at line %d column %d: %s",
+		    "JSON 格式错误（第 %d 行第 %d 列）：%s", jerr.line, jerr.column, jerr.text);
 	pt_arena_defer(req->ctx.arena, (void (*)(void *))json_decref, body);
 	if (!json_is_object(body))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
-				  "the request body must be a JSON object",
-				  "请求体须为 JSON 对象");
+		                  "the request body must be a JSON object", "请求体须为 JSON 对象");
 	req->body = body;
 	return 0;
 }
@@ -290,16 +288,15 @@ static int authenticate(request *r, pt_err *err)
 	if (authz) {
 		if (strncasecmp(authz, "Bearer ", 7) != 0)
 			return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
-					  "the Authorization header must be 'Bearer <api key>'",
-					  "Authorization 头须为 'Bearer <API 密钥>'");
+			                  "the Authorization header must be 'Bearer <api key>'",
+			                  "Authorization 头须为 'Bearer <API 密钥>'");
 		return pt_svc_auth_api_key(&req->ctx, authz + 7, err);
 	}
-	const char *token = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
-							PT_SESSION_COOKIE);
+	const char *token =
+	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, PT_SESSION_COOKIE);
 	if (!token)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
-				  "sign in first, or send an API key",
-				  "请先登录，或提供 API 密钥");
+		                  "sign in first, or send an API key", "请先登录，或提供 API 密钥");
 	const char *csrf = NULL;
 	if (pt_svc_auth_session(&req->ctx, token, &csrf, err) != 0)
 		return -1;
@@ -308,8 +305,8 @@ static int authenticate(request *r, pt_err *err)
 		if (!sent || strlen(sent) != strlen(csrf) ||
 		    sodium_memcmp(sent, csrf, strlen(csrf)) != 0)
 			return pt_err_set(err, PT_CSRF_FAILED, NULL,
-					  "missing or wrong X-CSRF-Token header",
-					  "缺少或错误的 X-CSRF-Token 请求头");
+			                  "missing or wrong X-CSRF-Token header",
+			                  "缺少或错误的 X-CSRF-Token 请求头");
 	}
 	return 0;
 }
@@ -321,21 +318,21 @@ static enum MHD_Result dispatch(request *r)
 	pt_err_clear(&err);
 	if (r->too_large) {
 		pt_err_set(&err, PT_PAYLOAD_TOO_LARGE, NULL, "the request body is over 1 MiB",
-			   "请求体超过 1 MiB");
+		           "请求体超过 1 MiB");
 		return send_error(r, &err, NULL);
 	}
 	char *path = pt_arena_strdup(req->ctx.arena, req->path);
 	char allow[64];
 	int route = pt_route_match(server.cfg->routes, server.cfg->nroutes, req->method, path,
-				   req->param_names, req->param_values, allow, sizeof(allow));
+	                           req->param_names, req->param_values, allow, sizeof(allow));
 	if (route == -1) {
 		pt_err_set(&err, PT_NOT_FOUND, NULL, "no such resource: %s", "资源不存在：%s",
-			   req->path);
+		           req->path);
 		return send_error(r, &err, NULL);
 	}
 	if (route == -2) {
 		pt_err_set(&err, PT_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s",
-			   "此处不允许 %s；可用 %s", pt_method_name(req->method), allow);
+		           "此处不允许 %s；可用 %s", pt_method_name(req->method), allow);
 		return send_error(r, &err, allow);
 	}
 	r->route = route;
@@ -355,9 +352,8 @@ static enum MHD_Result dispatch(request *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
 	(void)version;
@@ -381,12 +377,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->req.method = pt_method_parse(method);
 		r->req.path = pt_arena_strdup(arena, url);
 		r->req.english = pt_http_prefers_english(
-			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language"));
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language"));
 		set_request_id(r);
 		r->req.ctx.request_id = r->request_id;
 		set_client_ip(r);
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     "Content-Length");
+		const char *cl =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > PT_MAX_BODY) {
 			/* Answer at once and let the server close the connection rather than
 			 * read a body we will refuse. */
@@ -424,7 +420,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)conn;
@@ -445,8 +441,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, pt_err 
 	const char *colon = strrchr(listen, ':');
 	if (!colon || colon == listen || strlen(listen) >= sizeof(host))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "listen",
-				  "listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080",
-				  "listen 须为 地址:端口，例如 127.0.0.1:8080");
+		                  "listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080",
+		                  "listen 须为 地址:端口，例如 127.0.0.1:8080");
 	size_t hlen = (size_t)(colon - listen);
 	memcpy(host, listen, hlen);
 	host[hlen] = '\0';
@@ -455,11 +451,11 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, pt_err 
 		host[hlen - 2] = '\0';
 	}
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-				 .ai_socktype = SOCK_STREAM},
-			*res;
+	                         .ai_socktype = SOCK_STREAM},
+	                *res;
 	if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "listen",
-				  "cannot use listen address %s", "无法使用监听地址 %s", listen);
+		                  "cannot use listen address %s", "无法使用监听地址 %s", listen);
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
 	return 0;
@@ -474,7 +470,7 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	pt_metrics_init(cfg->routes, cfg->nroutes);
 	if (pthread_key_create(&server.db_key, close_db) != 0)
 		return pt_err_set(err, PT_INTERNAL, NULL, "cannot create thread key",
-				  "无法创建线程键");
+		                  "无法创建线程键");
 
 	/* Signals are taken by sigwait below, never by a worker thread. */
 	sigset_t sigs;
@@ -488,13 +484,13 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
 	if (!d)
 		return pt_err_set(err, PT_UNAVAILABLE, "listen", "cannot listen on %s: %s",
-				  "无法监听 %s：%s", cfg->listen, strerror(errno));
+		                  "无法监听 %s：%s", cfg->listen, strerror(errno));
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	char host[INET6_ADDRSTRLEN] = "";
 	if (addr.ss_family == AF_INET6)
@@ -502,20 +498,19 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof(host));
 	pt_log_info("msg=listening url=http://%s%s%s:%u workers=%d",
-		    addr.ss_family == AF_INET6 ? "[" : "", host,
-		    addr.ss_family == AF_INET6 ? "]" : "", info ? info->port : 0, cfg->workers);
+	            addr.ss_family == AF_INET6 ? "[" : "", host,
+	            addr.ss_family == AF_INET6 ? "]" : "", info ? info->port : 0, cfg->workers);
 
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	pt_log_info("msg=\"shutting down\" signal=%d in_flight=%d", sig,
-		    atomic_load(&server.in_flight));
+	            atomic_load(&server.in_flight));
 	/* Stops accepting. The listening socket is closed only after the daemon stops: its
 	 * worker threads still hold it in their epoll sets until then. */
 	MHD_socket lsock = MHD_quiesce_daemon(d);
 	/* Requests in flight finish and are answered; idle keep-alive connections are not
 	 * waited for. */
-	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 100 && atomic_load(&server.in_flight) > 0;
-	     i++)
+	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 100 && atomic_load(&server.in_flight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
 	if (lsock != MHD_INVALID_SOCKET)

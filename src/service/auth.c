@@ -81,7 +81,7 @@ int pt_svc_auth_api_key(pt_ctx *ctx, const char *key, pt_err *err)
 		return -1;
 	if (!found || k.revoked_at)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL, "unknown or revoked API key",
-				  "API 密钥无效或已吊销");
+		                  "API 密钥无效或已吊销");
 	ctx->api_key_id = k.id;
 	ctx->perms = pt_scopes_parse(k.scopes);
 	ctx->store_id = k.store_id;
@@ -102,12 +102,13 @@ int pt_svc_auth_session(pt_ctx *ctx, const char *token, const char **csrf, pt_er
 	int64_t idle_ms = pt_settings.session_idle_minutes * 60 * 1000;
 	if (!found || now >= s.expires_at || now - s.last_seen_at >= idle_ms)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
-				  "your session has ended; sign in again", "会话已结束，请重新登录");
+		                  "your session has ended; sign in again",
+		                  "会话已结束，请重新登录");
 	if (pt_repo_staff_by_id(ctx->db, ctx->arena, s.staff_id, &staff, &found, err) != 0)
 		return -1;
 	if (!found || staff.disabled_at)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL, "this account is disabled",
-				  "该账号已停用");
+		                  "该账号已停用");
 	/* Idle time is kept to the minute, so most requests write nothing. */
 	if (now - s.last_seen_at >= TOUCH_EVERY_MS &&
 	    pt_repo_session_touch(ctx->db, s.id, now, err) != 0)
@@ -136,16 +137,16 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	/* The same answer, and about the same time, for an unknown user and a wrong password. */
 	static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-				    "gk0h0LdJ6VpcQvXuUaBNjJYUWldEkF5yXZPDntxFIQ8";
+	                            "gk0h0LdJ6VpcQvXuUaBNjJYUWldEkF5yXZPDntxFIQ8";
 	const char *hash = found ? l->out->staff.password_hash : dummy;
 	bool ok = crypto_pwhash_str_verify(hash, l->password, strlen(l->password)) == 0;
 	if (!found || !ok || l->out->staff.disabled_at)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL, "wrong username or password",
-				  "用户名或密码错误");
+		                  "用户名或密码错误");
 	int64_t now = pt_clock_now_ms();
 	pt_session s = {.staff_id = l->out->staff.id,
-			.created_at = now,
-			.expires_at = now + pt_settings.session_max_hours * 3600 * 1000};
+	                .created_at = now,
+	                .expires_at = now + pt_settings.session_max_hours * 3600 * 1000};
 	l->out->token = random_token(a);
 	s.csrf_token = l->out->csrf_token = random_token(a);
 	char *token_hash = l->out->token ? hash_token(a, l->out->token) : NULL;
@@ -158,7 +159,7 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 }
 
 int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_login *out,
-		 pt_err *err)
+                 pt_err *err)
 {
 	login_args l = {ctx, username, password, out};
 	if (pt_db_tx(ctx->db, true, login_tx, &l, err) != 0) {
@@ -167,7 +168,7 @@ int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_log
 		return -1;
 	}
 	pt_log_info("msg=\"login\" staff_id=%lld ip=%s", (long long)out->staff.id,
-		    ctx->ip ? ctx->ip : "-");
+	            ctx->ip ? ctx->ip : "-");
 	return 0;
 }
 
@@ -194,27 +195,28 @@ static int staff_create_tx(pt_db *db, void *arg, pt_err *err)
 	staff_args *s = arg;
 	char hash[crypto_pwhash_STRBYTES];
 	if (crypto_pwhash_str(hash, s->password, strlen(s->password),
-			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		return pt_err_set(err, PT_INTERNAL, NULL, "cannot hash the password (out of memory)",
-				  "无法计算密码哈希（内存不足）");
+	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return pt_err_set(err, PT_INTERNAL, NULL,
+		                  "cannot hash the password (out of memory)",
+		                  "无法计算密码哈希（内存不足）");
 	pt_arena *a = pt_arena_new();
 	if (!a)
 		return oom(err);
 	pt_staff staff = {.username = s->username,
-			  .password_hash = hash,
-			  .role = s->role,
-			  .created_at = pt_clock_now_ms()};
+	                  .password_hash = hash,
+	                  .role = s->role,
+	                  .created_at = pt_clock_now_ms()};
 	int rc = pt_repo_staff_insert(db, a, &staff, s->id, err);
 	pt_arena_free(a);
 	if (rc != 0 && err->code == PT_CONFLICT)
 		return pt_err_set(err, PT_CONFLICT, "username", "username %s is taken",
-				  "用户名 %s 已被占用", s->username);
+		                  "用户名 %s 已被占用", s->username);
 	return rc;
 }
 
 int pt_svc_staff_create(pt_db *db, const char *username, const char *password, const char *role,
-			int64_t *id, pt_err *err)
+                        int64_t *id, pt_err *err)
 {
 	staff_args s = {username, password, role, id};
 	return pt_db_tx(db, true, staff_create_tx, &s, err);
@@ -227,7 +229,7 @@ int pt_svc_staff_get(pt_ctx *ctx, int64_t id, pt_staff *out, pt_err *err)
 		return -1;
 	if (!found)
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "no staff member %lld",
-				  "员工 %lld 不存在", (long long)id);
+		                  "员工 %lld 不存在", (long long)id);
 	return 0;
 }
 
@@ -249,8 +251,8 @@ static int key_create_tx(pt_db *db, void *arg, pt_err *err)
 			return -1;
 		if (!found)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, "store_id",
-					  "store %lld does not exist", "门店 %lld 不存在",
-					  (long long)k->in->store_id);
+			                  "store %lld does not exist", "门店 %lld 不存在",
+			                  (long long)k->in->store_id);
 	}
 	char *token = random_token(a);
 	char *secret = token ? pt_arena_printf(a, API_KEY_PREFIX "%s", token) : NULL;
@@ -259,11 +261,11 @@ static int key_create_tx(pt_db *db, void *arg, pt_err *err)
 	if (!hash || !scopes)
 		return oom(err);
 	*k->out = (pt_api_key){.name = k->in->name,
-			       .prefix = pt_arena_strndup(a, secret, strlen(API_KEY_PREFIX) + 6),
-			       .scopes = scopes,
-			       .store_id = k->in->store_id,
-			       .created_by = k->ctx->staff_id,
-			       .created_at = pt_clock_now_ms()};
+	                       .prefix = pt_arena_strndup(a, secret, strlen(API_KEY_PREFIX) + 6),
+	                       .scopes = scopes,
+	                       .store_id = k->in->store_id,
+	                       .created_by = k->ctx->staff_id,
+	                       .created_at = pt_clock_now_ms()};
 	if (pt_repo_api_key_insert(db, a, hash, k->out, &k->out->id, err) != 0)
 		return -1;
 	*k->secret = secret;
@@ -271,19 +273,19 @@ static int key_create_tx(pt_db *db, void *arg, pt_err *err)
 }
 
 int pt_svc_api_key_create(pt_ctx *ctx, const pt_api_key_input *in, pt_api_key *out,
-			  const char **secret, pt_err *err)
+                          const char **secret, pt_err *err)
 {
 	/* A key can be given no more than its creator holds. */
 	if ((in->scopes & ctx->perms) != in->scopes)
 		return pt_err_set(err, PT_PERMISSION_DENIED, "scopes",
-				  "a key cannot have scopes its creator lacks",
-				  "密钥的权限不能超出创建者的权限");
+		                  "a key cannot have scopes its creator lacks",
+		                  "密钥的权限不能超出创建者的权限");
 	key_args k = {ctx, in, out, secret};
 	return pt_db_tx(ctx->db, true, key_create_tx, &k, err);
 }
 
 int pt_svc_api_key_list(pt_ctx *ctx, int64_t after_id, int limit, pt_api_key **out, int *n,
-			pt_err *err)
+                        pt_err *err)
 {
 	return pt_repo_api_key_list(ctx->db, ctx->arena, after_id, limit, out, n, err);
 }
@@ -294,8 +296,8 @@ int pt_svc_api_key_get(pt_ctx *ctx, int64_t id, pt_api_key *out, pt_err *err)
 	if (pt_repo_api_key_by_id(ctx->db, ctx->arena, id, out, &found, err) != 0)
 		return -1;
 	if (!found)
-		return pt_err_set(err, PT_NOT_FOUND, NULL, "no API key %lld", "API 密钥 %lld 不存在",
-				  (long long)id);
+		return pt_err_set(err, PT_NOT_FOUND, NULL, "no API key %lld",
+		                  "API 密钥 %lld 不存在", (long long)id);
 	return 0;
 }
 
@@ -312,7 +314,7 @@ static int revoke_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	if (k.revoked_at)
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "API key %lld is already revoked",
-				  "API 密钥 %lld 已吊销", (long long)r->id);
+		                  "API 密钥 %lld 已吊销", (long long)r->id);
 	return pt_repo_api_key_revoke(db, r->id, pt_clock_now_ms(), err);
 }
 

@@ -17,12 +17,12 @@ typedef struct {
 } pt_login;
 
 int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_login *out,
-		 pt_err *err);
+                 pt_err *err);
 int pt_svc_logout(pt_ctx *ctx, pt_err *err);
 
 /* Creates a staff account; password is hashed with Argon2id. */
 int pt_svc_staff_create(pt_db *db, const char *username, const char *password, const char *role,
-			int64_t *id, pt_err *err);
+                        int64_t *id, pt_err *err);
 int pt_svc_staff_get(pt_ctx *ctx, int64_t id, pt_staff *out, pt_err *err);
 
 typedef struct {
@@ -33,9 +33,9 @@ typedef struct {
 
 /* out->key... the secret is only in *secret, once. */
 int pt_svc_api_key_create(pt_ctx *ctx, const pt_api_key_input *in, pt_api_key *out,
-			  const char **secret, pt_err *err);
+                          const char **secret, pt_err *err);
 int pt_svc_api_key_list(pt_ctx *ctx, int64_t after_id, int limit, pt_api_key **out, int *n,
-			pt_err *err);
+                        pt_err *err);
 int pt_svc_api_key_get(pt_ctx *ctx, int64_t id, pt_api_key *out, pt_err *err);
 int pt_svc_api_key_revoke(pt_ctx *ctx, int64_t id, pt_err *err);
 

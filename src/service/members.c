@@ -33,7 +33,7 @@ static int oom(pt_err *err)
 static int not_found(int64_t id, pt_err *err)
 {
 	return pt_err_set(err, PT_NOT_FOUND, NULL, "no member %lld", "会员 %lld 不存在",
-			  (long long)id);
+	                  (long long)id);
 }
 
 static const char *tags_json(pt_arena *a, const char *const *tags, int n)
@@ -60,7 +60,7 @@ static int check_store(pt_db *db, pt_arena *a, int64_t store_id, pt_err *err)
 		return -1;
 	if (!found)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "store_id", "store %lld does not exist",
-				  "门店 %lld 不存在", (long long)store_id);
+		                  "门店 %lld 不存在", (long long)store_id);
 	return 0;
 }
 
@@ -71,11 +71,11 @@ static int explain_conflict(pt_err *err, const pt_member *m, bool generated)
 		return -1;
 	if (strcmp(err->field, "phone") == 0)
 		return pt_err_set(err, PT_CONFLICT, "phone", "phone %s belongs to another member",
-				  "手机号 %s 已被其他会员使用", m->phone);
+		                  "手机号 %s 已被其他会员使用", m->phone);
 	if (strcmp(err->field, "card_no") == 0 && !generated)
 		return pt_err_set(err, PT_CONFLICT, "card_no",
-				  "card number %s belongs to another member",
-				  "卡号 %s 已被其他会员使用", m->card_no);
+		                  "card number %s belongs to another member",
+		                  "卡号 %s 已被其他会员使用", m->card_no);
 	/* A generated card number or referral code collided: run again with new ones. */
 	err->retry = 1;
 	return -1;
@@ -101,12 +101,12 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 		pt_member referrer;
 		bool found = false;
 		if (pt_repo_member_find(db, a, "referral_code", in->referral_code, &referrer,
-					&found, err) != 0)
+		                        &found, err) != 0)
 			return -1;
 		if (!found)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, "referral_code",
-					  "no member has referral code %s",
-					  "没有会员使用推荐码 %s", in->referral_code);
+			                  "no member has referral code %s", "没有会员使用推荐码 %s",
+			                  in->referral_code);
 		referrer_id = referrer.id;
 	}
 	uint64_t random;
@@ -117,16 +117,16 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 		return oom(err);
 	pt_member_codes_make(random, card, code);
 	*m = (pt_member){.card_no = in->card_no ? in->card_no : card,
-			 .name = in->name,
-			 .phone = in->phone,
-			 .gender = in->gender,
-			 .birthday = in->birthday,
-			 .store_id = in->store_id,
-			 .referral_code = code,
-			 .referrer_id = referrer_id,
-			 .tags = tags,
-			 .note = in->note,
-			 .created_at = pt_clock_now_ms()};
+	                 .name = in->name,
+	                 .phone = in->phone,
+	                 .gender = in->gender,
+	                 .birthday = in->birthday,
+	                 .store_id = in->store_id,
+	                 .referral_code = code,
+	                 .referrer_id = referrer_id,
+	                 .tags = tags,
+	                 .note = in->note,
+	                 .created_at = pt_clock_now_ms()};
 	m->updated_at = m->created_at;
 	if (pt_repo_member_insert(db, a, m, &m->id, err) != 0)
 		return explain_conflict(err, m, !in->card_no);
@@ -175,7 +175,7 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 }
 
 int pt_svc_member_patch(pt_ctx *ctx, int64_t id, const pt_member_input *in, pt_member *out,
-			pt_err *err)
+                        pt_err *err)
 {
 	args s = {ctx, id, in, out};
 	return pt_db_tx(ctx->db, true, patch_tx, &s, err);
@@ -190,7 +190,7 @@ int pt_svc_member_get(pt_ctx *ctx, int64_t id, pt_member *out, pt_err *err)
 }
 
 int pt_svc_member_lookup(pt_ctx *ctx, const char *by, const char *value, pt_member *out,
-			 pt_err *err)
+                         pt_err *err)
 {
 	bool found = false;
 	/* The card QR code carries the card number. */
@@ -202,17 +202,16 @@ int pt_svc_member_lookup(pt_ctx *ctx, const char *by, const char *value, pt_memb
 	if (strcmp(column, "card_no") == 0 && strlen(value) == PT_CARD_DIGITS &&
 	    !pt_luhn_valid(value))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, by,
-				  "card number %s has a wrong check digit: probably mistyped",
-				  "卡号 %s 校验位不符，可能输错了", value);
+		                  "card number %s has a wrong check digit: probably mistyped",
+		                  "卡号 %s 校验位不符，可能输错了", value);
 	if (strcmp(by, "phone") == 0)
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "no member has this phone number",
-				  "没有会员使用此手机号");
-	return pt_err_set(err, PT_NOT_FOUND, NULL, "no member has this card",
-			  "没有会员使用此卡号");
+		                  "没有会员使用此手机号");
+	return pt_err_set(err, PT_NOT_FOUND, NULL, "no member has this card", "没有会员使用此卡号");
 }
 
 int pt_svc_member_search(pt_ctx *ctx, const pt_member_filter *f, pt_member **out, int *n,
-			 pt_err *err)
+                         pt_err *err)
 {
 	return pt_repo_member_search(ctx->db, ctx->arena, f, out, n, err);
 }

@@ -3,8 +3,8 @@
 #include "service/service.h"
 
 static const char *const names[] = {
-	"stores.read",	 "stores.write",   "members.read",    "members.write",
-	"members.pii",	 "members.erase",  "api_keys.manage", "metrics.read",
+    "stores.read", "stores.write",  "members.read",    "members.write",
+    "members.pii", "members.erase", "api_keys.manage", "metrics.read",
 };
 
 const char *pt_perm_name(int bit)
@@ -34,7 +34,7 @@ int pt_svc_require(const pt_ctx *ctx, unsigned perm, pt_err *err)
 	for (int i = 0; pt_perm_name(i); i++)
 		if ((perm & (1u << i)) && !(ctx->perms & (1u << i)))
 			return pt_err_set(err, PT_PERMISSION_DENIED, NULL,
-					  "this needs the permission %s", "此操作需要权限 %s",
-					  names[i]);
+			                  "this needs the permission %s", "此操作需要权限 %s",
+			                  names[i]);
 	return pt_err_set(err, PT_PERMISSION_DENIED, NULL, "not allowed", "无权执行此操作");
 }

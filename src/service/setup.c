@@ -18,17 +18,17 @@ int pt_svc_init_owner(pt_db *db, const char *username, const char *password, pt_
 		return -1;
 	if (count > 0)
 		return pt_err_set(err, PT_CONFLICT, NULL,
-				  "the database is already initialised (it has staff accounts)",
-				  "数据库已初始化（已有员工账号）");
+		                  "the database is already initialised (it has staff accounts)",
+		                  "数据库已初始化（已有员工账号）");
 	return pt_svc_staff_create(db, username, password, "owner", &id, err);
 }
 
 static const struct {
 	const char *code, *name, *address, *phone;
 } demo_stores[] = {
-	{"SH-001", "上海静安旗舰店", "上海市静安区南京西路 1266 号", "021-62881234"},
-	{"SH-002", "上海徐汇店", "上海市徐汇区漕溪北路 88 号", "021-64871122"},
-	{"HZ-001", "杭州西湖店", "杭州市西湖区文三路 478 号", "0571-88213456"},
+    {"SH-001", "上海静安旗舰店", "上海市静安区南京西路 1266 号", "021-62881234"},
+    {"SH-002", "上海徐汇店", "上海市徐汇区漕溪北路 88 号", "021-64871122"},
+    {"HZ-001", "杭州西湖店", "杭州市西湖区文三路 478 号", "0571-88213456"},
 };
 enum { DEMO_STORES = sizeof(demo_stores) / sizeof(demo_stores[0]) };
 
@@ -51,10 +51,10 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 	int rc = 0;
 	for (int i = 0; i < DEMO_STORES && rc == 0; i++) {
 		pt_store s = {.code = demo_stores[i].code,
-			      .name = demo_stores[i].name,
-			      .address = demo_stores[i].address,
-			      .phone = demo_stores[i].phone,
-			      .created_at = now};
+		              .name = demo_stores[i].name,
+		              .address = demo_stores[i].address,
+		              .phone = demo_stores[i].phone,
+		              .created_at = now};
 		rc = pt_repo_store_insert(db, a, &s, &store_ids[i], err);
 	}
 	/* Card numbers and referral codes from a fixed seed too, so the demo is the same on
@@ -67,14 +67,14 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 		char card[16], code[16];
 		pt_member_codes_make(splitmix(&state), card, code);
 		pt_member m = {.card_no = card,
-			       .name = p.name,
-			       .phone = p.phone,
-			       .gender = p.gender,
-			       .birthday = p.birthday,
-			       .store_id = store_ids[p.home_store],
-			       .referral_code = code,
-			       .tags = "[]",
-			       .created_at = now};
+		               .name = p.name,
+		               .phone = p.phone,
+		               .gender = p.gender,
+		               .birthday = p.birthday,
+		               .store_id = store_ids[p.home_store],
+		               .referral_code = code,
+		               .tags = "[]",
+		               .created_at = now};
 		int64_t id;
 		rc = pt_repo_member_insert(db, a, &m, &id, err);
 		if (i % 256 == 255) { /* keep the arena small over ten thousand rows */
@@ -82,7 +82,7 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 			a = pt_arena_new();
 			if (!a)
 				return pt_err_set(err, PT_INTERNAL, NULL, "out of memory",
-						  "内存不足");
+				                  "内存不足");
 		}
 	}
 	pt_arena_free(a);
@@ -105,16 +105,16 @@ int pt_svc_check(pt_db *db, FILE *out, long *problems, pt_err *err)
 	int rc = pt_repo_schema_version(db, a, &version, &latest, err);
 	if (rc == 0 && version != latest) {
 		fprintf(out, "schema: version %d, this program expects %d (run patron migrate)\n",
-			version, latest);
+		        version, latest);
 		(*problems)++;
 	}
 	if (rc == 0)
 		rc = pt_repo_check_members(db, a, &bad_members, err);
 	if (rc == 0 && bad_members) {
 		fprintf(out,
-			"members: %lld rows are half-erased or miss a name, phone, card number or "
-			"referral code\n",
-			(long long)bad_members);
+		        "members: %lld rows are half-erased or miss a name, phone, card number or "
+		        "referral code\n",
+		        (long long)bad_members);
 		*problems += bad_members;
 	}
 	pt_arena_free(a);

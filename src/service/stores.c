@@ -6,14 +6,14 @@ static int conflict(int rc, pt_err *err, const char *code)
 {
 	if (rc != 0 && err->code == PT_CONFLICT)
 		return pt_err_set(err, PT_CONFLICT, "code", "store code %s is taken",
-				  "门店编码 %s 已被占用", code);
+		                  "门店编码 %s 已被占用", code);
 	return rc;
 }
 
 static int not_found(int64_t id, pt_err *err)
 {
 	return pt_err_set(err, PT_NOT_FOUND, NULL, "no store %lld", "门店 %lld 不存在",
-			  (long long)id);
+	                  (long long)id);
 }
 
 typedef struct {
@@ -27,13 +27,13 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 {
 	args *s = arg;
 	*s->out = (pt_store){.code = s->in->code,
-			     .name = s->in->name,
-			     .address = s->in->address,
-			     .phone = s->in->phone,
-			     .created_at = pt_clock_now_ms()};
+	                     .name = s->in->name,
+	                     .address = s->in->address,
+	                     .phone = s->in->phone,
+	                     .created_at = pt_clock_now_ms()};
 	s->out->updated_at = s->out->created_at;
 	return conflict(pt_repo_store_insert(db, s->ctx->arena, s->out, &s->out->id, err), err,
-			s->in->code);
+	                s->in->code);
 }
 
 int pt_svc_store_create(pt_ctx *ctx, const pt_store_patch *in, pt_store *out, pt_err *err)
@@ -63,7 +63,7 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 }
 
 int pt_svc_store_patch(pt_ctx *ctx, int64_t id, const pt_store_patch *in, pt_store *out,
-		       pt_err *err)
+                       pt_err *err)
 {
 	args s = {ctx, id, in, out};
 	return pt_db_tx(ctx->db, true, patch_tx, &s, err);
@@ -77,8 +77,7 @@ int pt_svc_store_get(pt_ctx *ctx, int64_t id, pt_store *out, pt_err *err)
 	return found ? 0 : not_found(id, err);
 }
 
-int pt_svc_store_list(pt_ctx *ctx, int64_t after_id, int limit, pt_store **out, int *n,
-		      pt_err *err)
+int pt_svc_store_list(pt_ctx *ctx, int64_t after_id, int limit, pt_store **out, int *n, pt_err *err)
 {
 	return pt_repo_store_list(ctx->db, ctx->arena, after_id, limit, out, n, err);
 }

@@ -12,9 +12,9 @@ typedef struct {
 
 int pt_svc_store_create(pt_ctx *ctx, const pt_store_patch *in, pt_store *out, pt_err *err);
 int pt_svc_store_patch(pt_ctx *ctx, int64_t id, const pt_store_patch *in, pt_store *out,
-		       pt_err *err);
+                       pt_err *err);
 int pt_svc_store_get(pt_ctx *ctx, int64_t id, pt_store *out, pt_err *err);
 int pt_svc_store_list(pt_ctx *ctx, int64_t after_id, int limit, pt_store **out, int *n,
-		      pt_err *err);
+                      pt_err *err);
 
 #endif

@@ -30,9 +30,9 @@ typedef struct {
 	const char *s;
 } pt_val;
 
-#define PT_INT(v) ((pt_val){.type = PT_V_INT, .i = (int64_t)(v)})
+#define PT_INT(v)  ((pt_val){.type = PT_V_INT, .i = (int64_t)(v)})
 #define PT_TEXT(v) ((pt_val){.type = (v) ? PT_V_TEXT : PT_V_NULL, .s = (v)})
-#define PT_NULLV ((pt_val){.type = PT_V_NULL})
+#define PT_NULLV   ((pt_val){.type = PT_V_NULL})
 
 typedef struct {
 	int nrows, ncols;
@@ -52,9 +52,9 @@ void pt_db_rollback(pt_db *db);
 
 /* changes (may be NULL) receives the number of rows changed. */
 int pt_db_exec(pt_db *db, const char *sql, const pt_val *params, int nparams, int64_t *changes,
-	       pt_err *err);
+               pt_err *err);
 int pt_db_query(pt_db *db, pt_arena *arena, const char *sql, const pt_val *params, int nparams,
-		pt_rows *out, pt_err *err);
+                pt_rows *out, pt_err *err);
 /* Runs a script of several statements without parameters (migrations). */
 int pt_db_exec_script(pt_db *db, const char *sql, pt_err *err);
 
@@ -75,9 +75,9 @@ typedef struct {
 	int (*commit)(void *conn, pt_err *err);
 	void (*rollback)(void *conn);
 	int (*exec)(void *conn, const char *sql, const pt_val *params, int nparams,
-		    int64_t *changes, pt_err *err);
+	            int64_t *changes, pt_err *err);
 	int (*query)(void *conn, pt_arena *arena, const char *sql, const pt_val *params,
-		     int nparams, pt_rows *out, pt_err *err);
+	             int nparams, pt_rows *out, pt_err *err);
 	int (*exec_script)(void *conn, const char *sql, pt_err *err);
 } pt_db_driver;
 

@@ -112,7 +112,7 @@ static void secrets_from_url(struct secrets *s, const char *url)
 		const char *colon = strchr(p, ':'), *at = strrchr(p, '@');
 		if (colon && at && colon < at)
 			snprintf(s->raw[0], sizeof(s->raw[0]), "%.*s", (int)(at - colon - 1),
-				 colon + 1);
+			         colon + 1);
 	}
 	const char *q = strstr(url, "password=");
 	if (q) {
@@ -170,7 +170,7 @@ static void notice(void *arg, const PGresult *res)
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	char text[256];
 	bool loud = sev && (strcmp(sev, "WARNING") == 0 || strcmp(sev, "FATAL") == 0 ||
-			    strcmp(sev, "PANIC") == 0);
+	                    strcmp(sev, "PANIC") == 0);
 	pt_log(loud ? PT_LOG_WARN : PT_LOG_DEBUG,
 	       "msg=\"postgresql notice\" severity=%s sqlstate=%s error=\"%s\"", sev ? sev : "-",
 	       state ? state : "-", esc(text, sizeof(text), msg));
@@ -281,14 +281,14 @@ static void classify(conn *c, const PGresult *res, const char *sql, pt_err *e)
 	char text[512], stmt[LOG_SQL + 64];
 	if (!msg)
 		msg = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
-							: PQerrorMessage(c->pg);
+		                                        : PQerrorMessage(c->pg);
 	esc(text, sizeof(text), msg);
 
 	if (PQstatus(c->pg) != CONNECTION_OK || (state && session_lost(state))) {
 		pt_log_warn("msg=\"postgresql session lost\" sqlstate=%s error=\"%s\"",
-			    state ? state : "-", text);
+		            state ? state : "-", text);
 		pt_err_set(e, PT_UNAVAILABLE, NULL, "the database is unavailable, try again",
-			   "数据库暂不可用，请重试");
+		           "数据库暂不可用，请重试");
 		/* The open transaction died with the session, uncommitted: running it again
 		 * from the start, in a new session, is safe. */
 		e->retry = c->in_tx;
@@ -303,8 +303,8 @@ static void classify(conn *c, const PGresult *res, const char *sql, pt_err *e)
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
 		pt_log_debug("msg=\"postgresql transaction conflict\" sqlstate=%s", state);
 		pt_err_set(e, PT_INTERNAL, NULL,
-			   "the transaction collided with a concurrent one, try again",
-			   "事务与并发操作冲突，请重试");
+		           "the transaction collided with a concurrent one, try again",
+		           "事务与并发操作冲突，请重试");
 		e->retry = 1;
 		return;
 	}
@@ -312,7 +312,7 @@ static void classify(conn *c, const PGresult *res, const char *sql, pt_err *e)
 		char field[sizeof(e->field)];
 		conflict_field(res, field, sizeof(field));
 		pt_err_set(e, PT_CONFLICT, field, "%s is already taken", "%s 已被占用",
-			   *field ? field : "value");
+		           *field ? field : "value");
 		return;
 	}
 	if (strcmp(state, "25P02") == 0 && c->tx_failed) {
@@ -320,7 +320,7 @@ static void classify(conn *c, const PGresult *res, const char *sql, pt_err *e)
 		 * an error, which only works on SQLite. Keep the first failure's retry, so a
 		 * swallowed serialization failure still re-runs the transaction. */
 		pt_log_error("msg=\"statement in a failed transaction\" first_error=\"%s\"",
-			     esc(text, sizeof(text), c->tx_err.msg_en));
+		             esc(text, sizeof(text), c->tx_err.msg_en));
 		pt_err_set(e, PT_INTERNAL, NULL, "database error", "数据库错误");
 		e->retry = c->tx_err.retry;
 		return;
@@ -331,11 +331,11 @@ static void classify(conn *c, const PGresult *res, const char *sql, pt_err *e)
 		 * past the timeout, as SQLITE_BUSY is on the other driver. */
 		pt_log_warn("msg=\"postgresql busy\" sqlstate=%s error=\"%s\"", state, text);
 		pt_err_set(e, PT_UNAVAILABLE, NULL, "the database is busy, try again",
-			   "数据库繁忙，请重试");
+		           "数据库繁忙，请重试");
 		return;
 	}
 	pt_log_error("msg=\"postgresql error\" sqlstate=%s error=\"%s\" sql=\"%s\"", state, text,
-		     esc(stmt, sizeof(stmt), sql));
+	             esc(stmt, sizeof(stmt), sql));
 	pt_err_set(e, PT_INTERNAL, NULL, "database error", "数据库错误");
 }
 
@@ -356,7 +356,7 @@ static int fail(conn *c, const PGresult *res, const char *sql, pt_err *err)
 static int unavailable(pt_err *err, int retry)
 {
 	pt_err_set(err, PT_UNAVAILABLE, NULL, "the database is unavailable, try again",
-		   "数据库暂不可用，请重试");
+	           "数据库暂不可用，请重试");
 	if (err)
 		err->retry = retry;
 	return -1;
@@ -397,7 +397,7 @@ static int ensure_session(conn *c, pt_err *err)
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		char text[512];
 		pt_log_warn("msg=\"postgresql reconnect failed\" error=\"%s\"",
-			    esc(text, sizeof(text), PQerrorMessage(c->pg)));
+		            esc(text, sizeof(text), PQerrorMessage(c->pg)));
 		return unavailable(err, 0);
 	}
 	pt_log_info("msg=\"postgresql session reopened\"");
@@ -418,7 +418,7 @@ static int pg_open(void **out, const char *url, pt_err *err)
 		scrub(text, sizeof(text), perr, &secrets);
 		PQfreemem(perr);
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "db", "invalid PostgreSQL URL: %s",
-				  "PostgreSQL 地址无效：%s", text);
+		                  "PostgreSQL 地址无效：%s", text);
 	}
 
 	/* Connect with what the URL says plus our session settings, passed as connection
@@ -450,7 +450,7 @@ static int pg_open(void **out, const char *url, pt_err *err)
 		return oom(err);
 	}
 	sprintf(options, "%s%s-c TimeZone=UTC", user_options ? user_options : "",
-		user_options ? " " : "");
+	        user_options ? " " : "");
 	char timeout[16];
 	snprintf(timeout, sizeof(timeout), "%d", CONNECT_TIMEOUT_S);
 	size_t k = 0;
@@ -478,7 +478,7 @@ static int pg_open(void **out, const char *url, pt_err *err)
 	} else if (PQstatus(pg) != CONNECTION_OK) {
 		scrub(text, sizeof(text), PQerrorMessage(pg), &secrets);
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot connect to PostgreSQL: %s",
-			   "无法连接 PostgreSQL：%s", text);
+		           "无法连接 PostgreSQL：%s", text);
 	} else {
 		rc = 0;
 	}
@@ -528,7 +528,7 @@ static int pg_begin(void *p, bool write, pt_err *err)
 	(void)write;
 	if (c->in_tx)
 		return pt_err_set(err, PT_INTERNAL, NULL, "a transaction is already open",
-				  "事务已开启");
+		                  "事务已开启");
 	for (int attempt = 0;; attempt++) {
 		if (ensure_session(c, err) != 0)
 			return -1;
@@ -563,7 +563,7 @@ static void pg_rollback(void *p)
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			char text[512];
 			pt_log_warn("msg=\"postgresql rollback failed\" error=\"%s\"",
-				    esc(text, sizeof(text), PQerrorMessage(c->pg)));
+			            esc(text, sizeof(text), PQerrorMessage(c->pg)));
 		}
 		PQclear(res);
 	}
@@ -576,7 +576,7 @@ static int pg_commit(void *p, pt_err *err)
 	conn *c = p;
 	if (!c->in_tx)
 		return pt_err_set(err, PT_INTERNAL, NULL, "no transaction is open",
-				  "没有已开启的事务");
+		                  "没有已开启的事务");
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		/* Nothing was sent: the server rolled the transaction back when the session
 		 * ended, so running it again is safe. */
@@ -605,8 +605,8 @@ static int pg_commit(void *p, pt_err *err)
 		 * committed, so it must not be re-run blindly (it could credit points twice). */
 		char text[512];
 		pt_log_error("msg=\"postgresql session lost during commit, outcome unknown\" "
-			     "error=\"%s\"",
-			     esc(text, sizeof(text), PQerrorMessage(c->pg)));
+		             "error=\"%s\"",
+		             esc(text, sizeof(text), PQerrorMessage(c->pg)));
 		PQclear(res);
 		return unavailable(err, 0);
 	}
@@ -656,8 +656,8 @@ static PGresult *run(conn *c, const char *sql, const pt_val *params, int nparams
 		c->count++;
 		if (c->count == MAX_PREPARED)
 			pt_log_warn("msg=\"postgresql statement cache full, later statements run "
-				    "unprepared\" limit=%d",
-				    MAX_PREPARED);
+			            "unprepared\" limit=%d",
+			            MAX_PREPARED);
 	}
 
 	/* Parameters go as text: integers in decimal, which the server reads into whatever
@@ -691,7 +691,7 @@ static PGresult *run(conn *c, const char *sql, const pt_val *params, int nparams
 		}
 	}
 	PGresult *res = *name ? PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0)
-			      : PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
+	                      : PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
 	free(heap);
 	ExecStatusType st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -701,8 +701,8 @@ static PGresult *run(conn *c, const char *sql, const pt_val *params, int nparams
 	return NULL;
 }
 
-static int pg_exec(void *p, const char *sql, const pt_val *params, int nparams,
-		   int64_t *changes, pt_err *err)
+static int pg_exec(void *p, const char *sql, const pt_val *params, int nparams, int64_t *changes,
+                   pt_err *err)
 {
 	PGresult *res = run(p, sql, params, nparams, err);
 	if (!res)
@@ -714,8 +714,8 @@ static int pg_exec(void *p, const char *sql, const pt_val *params, int nparams,
 	return 0;
 }
 
-static int pg_query(void *p, pt_arena *arena, const char *sql, const pt_val *params,
-		    int nparams, pt_rows *out, pt_err *err)
+static int pg_query(void *p, pt_arena *arena, const char *sql, const pt_val *params, int nparams,
+                    pt_rows *out, pt_err *err)
 {
 	*out = (pt_rows){0};
 	PGresult *res = run(p, sql, params, nparams, err);
@@ -772,13 +772,13 @@ static int pg_exec_script(void *p, const char *sql, pt_err *err)
 }
 
 const pt_db_driver pt_db_postgres_driver = {
-	.kind = PT_DB_POSTGRES,
-	.open = pg_open,
-	.close = pg_close,
-	.begin = pg_begin,
-	.commit = pg_commit,
-	.rollback = pg_rollback,
-	.exec = pg_exec,
-	.query = pg_query,
-	.exec_script = pg_exec_script,
+    .kind = PT_DB_POSTGRES,
+    .open = pg_open,
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .exec = pg_exec,
+    .query = pg_query,
+    .exec_script = pg_exec_script,
 };

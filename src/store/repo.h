@@ -49,41 +49,40 @@ int pt_repo_schema_version(pt_db *db, pt_arena *a, int *version, int *latest, pt
 /* Staff and sessions */
 int pt_repo_staff_insert(pt_db *db, pt_arena *a, const pt_staff *s, int64_t *id, pt_err *err);
 int pt_repo_staff_by_username(pt_db *db, pt_arena *a, const char *username, pt_staff *out,
-			      bool *found, pt_err *err);
+                              bool *found, pt_err *err);
 int pt_repo_staff_by_id(pt_db *db, pt_arena *a, int64_t id, pt_staff *out, bool *found,
-			pt_err *err);
+                        pt_err *err);
 int pt_repo_staff_count(pt_db *db, pt_arena *a, int64_t *count, pt_err *err);
 int pt_repo_session_insert(pt_db *db, pt_arena *a, const char *token_hash, const pt_session *s,
-			   int64_t *id, pt_err *err);
+                           int64_t *id, pt_err *err);
 int pt_repo_session_by_hash(pt_db *db, pt_arena *a, const char *token_hash, pt_session *out,
-			    bool *found, pt_err *err);
+                            bool *found, pt_err *err);
 int pt_repo_session_touch(pt_db *db, int64_t id, int64_t now, pt_err *err);
 int pt_repo_session_delete(pt_db *db, int64_t id, pt_err *err);
 int pt_repo_session_purge(pt_db *db, int64_t now, int64_t idle_ms, pt_err *err);
 
 /* API keys */
 int pt_repo_api_key_insert(pt_db *db, pt_arena *a, const char *key_hash, const pt_api_key *k,
-			   int64_t *id, pt_err *err);
+                           int64_t *id, pt_err *err);
 int pt_repo_api_key_by_hash(pt_db *db, pt_arena *a, const char *key_hash, pt_api_key *out,
-			    bool *found, pt_err *err);
+                            bool *found, pt_err *err);
 int pt_repo_api_key_by_id(pt_db *db, pt_arena *a, int64_t id, pt_api_key *out, bool *found,
-			  pt_err *err);
+                          pt_err *err);
 int pt_repo_api_key_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_api_key **out,
-			 int *n, pt_err *err);
+                         int *n, pt_err *err);
 int pt_repo_api_key_revoke(pt_db *db, int64_t id, int64_t now, pt_err *err);
 
 /* Stores */
 int pt_repo_store_insert(pt_db *db, pt_arena *a, const pt_store *s, int64_t *id, pt_err *err);
 int pt_repo_store_update(pt_db *db, const pt_store *s, pt_err *err);
-int pt_repo_store_get(pt_db *db, pt_arena *a, int64_t id, pt_store *out, bool *found,
-		      pt_err *err);
-int pt_repo_store_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_store **out,
-		       int *n, pt_err *err);
+int pt_repo_store_get(pt_db *db, pt_arena *a, int64_t id, pt_store *out, bool *found, pt_err *err);
+int pt_repo_store_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_store **out, int *n,
+                       pt_err *err);
 
 /* Members */
 typedef struct {
-	const char *q;	 /* prefix of phone, card number or name; NULL for any */
-	const char *tag; /* NULL for any */
+	const char *q;             /* prefix of phone, card number or name; NULL for any */
+	const char *tag;           /* NULL for any */
 	int64_t store_id, tier_id; /* 0 for any */
 	int64_t after_id;
 	int limit;
@@ -92,14 +91,14 @@ typedef struct {
 int pt_repo_member_insert(pt_db *db, pt_arena *a, const pt_member *m, int64_t *id, pt_err *err);
 int pt_repo_member_update(pt_db *db, const pt_member *m, pt_err *err);
 int pt_repo_member_set_tags(pt_db *db, int64_t member_id, const char *const *tags, int ntags,
-			    pt_err *err);
+                            pt_err *err);
 int pt_repo_member_get(pt_db *db, pt_arena *a, int64_t id, pt_member *out, bool *found,
-		       pt_err *err);
+                       pt_err *err);
 /* by: "phone", "card_no" or "referral_code"; erased members are never found. */
-int pt_repo_member_find(pt_db *db, pt_arena *a, const char *by, const char *value,
-			pt_member *out, bool *found, pt_err *err);
+int pt_repo_member_find(pt_db *db, pt_arena *a, const char *by, const char *value, pt_member *out,
+                        bool *found, pt_err *err);
 int pt_repo_member_search(pt_db *db, pt_arena *a, const pt_member_filter *f, pt_member **out,
-			  int *n, pt_err *err);
+                          int *n, pt_err *err);
 int pt_repo_member_erase(pt_db *db, int64_t id, int64_t now, pt_err *err);
 
 /* Checks for `patron check`: each returns the number of problems found and logs them. */

@@ -15,19 +15,19 @@ static void staff_from(const pt_rows *r, int i, pt_staff *s)
 int pt_repo_staff_insert(pt_db *db, pt_arena *a, const pt_staff *s, int64_t *id, pt_err *err)
 {
 	pt_val p[] = {PT_TEXT(s->username), PT_TEXT(s->password_hash), PT_TEXT(s->role),
-		      PT_INT(s->created_at)};
+	              PT_INT(s->created_at)};
 	pt_rows r;
 	if (pt_db_query(db, a,
-			"INSERT INTO staff (username, password_hash, role, created_at) "
-			"VALUES ($1, $2, $3, $4) RETURNING id",
-			p, 4, &r, err) != 0)
+	                "INSERT INTO staff (username, password_hash, role, created_at) "
+	                "VALUES ($1, $2, $3, $4) RETURNING id",
+	                p, 4, &r, err) != 0)
 		return -1;
 	*id = pt_rows_int(&r, 0, 0);
 	return 0;
 }
 
 static int staff_one(pt_db *db, pt_arena *a, const char *sql, pt_val key, pt_staff *out,
-		     bool *found, pt_err *err)
+                     bool *found, pt_err *err)
 {
 	pt_rows r;
 	if (pt_db_query(db, a, sql, &key, 1, &r, err) != 0)
@@ -39,17 +39,16 @@ static int staff_one(pt_db *db, pt_arena *a, const char *sql, pt_val key, pt_sta
 }
 
 int pt_repo_staff_by_username(pt_db *db, pt_arena *a, const char *username, pt_staff *out,
-			      bool *found, pt_err *err)
+                              bool *found, pt_err *err)
 {
 	return staff_one(db, a, "SELECT " STAFF_COLS " FROM staff WHERE username = $1",
-			 PT_TEXT(username), out, found, err);
+	                 PT_TEXT(username), out, found, err);
 }
 
-int pt_repo_staff_by_id(pt_db *db, pt_arena *a, int64_t id, pt_staff *out, bool *found,
-			pt_err *err)
+int pt_repo_staff_by_id(pt_db *db, pt_arena *a, int64_t id, pt_staff *out, bool *found, pt_err *err)
 {
 	return staff_one(db, a, "SELECT " STAFF_COLS " FROM staff WHERE id = $1", PT_INT(id), out,
-			 found, err);
+	                 found, err);
 }
 
 int pt_repo_staff_count(pt_db *db, pt_arena *a, int64_t *count, pt_err *err)
@@ -62,29 +61,29 @@ int pt_repo_staff_count(pt_db *db, pt_arena *a, int64_t *count, pt_err *err)
 }
 
 int pt_repo_session_insert(pt_db *db, pt_arena *a, const char *token_hash, const pt_session *s,
-			   int64_t *id, pt_err *err)
+                           int64_t *id, pt_err *err)
 {
 	pt_val p[] = {PT_TEXT(token_hash), PT_INT(s->staff_id), PT_TEXT(s->csrf_token),
-		      PT_INT(s->created_at), PT_INT(s->expires_at)};
+	              PT_INT(s->created_at), PT_INT(s->expires_at)};
 	pt_rows r;
 	if (pt_db_query(db, a,
-			"INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at, "
-			"last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
-			p, 5, &r, err) != 0)
+	                "INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at, "
+	                "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+	                p, 5, &r, err) != 0)
 		return -1;
 	*id = pt_rows_int(&r, 0, 0);
 	return 0;
 }
 
 int pt_repo_session_by_hash(pt_db *db, pt_arena *a, const char *token_hash, pt_session *out,
-			    bool *found, pt_err *err)
+                            bool *found, pt_err *err)
 {
 	pt_val p = PT_TEXT(token_hash);
 	pt_rows r;
 	if (pt_db_query(db, a,
-			"SELECT id, staff_id, csrf_token, created_at, last_seen_at, expires_at "
-			"FROM sessions WHERE token_hash = $1",
-			&p, 1, &r, err) != 0)
+	                "SELECT id, staff_id, csrf_token, created_at, last_seen_at, expires_at "
+	                "FROM sessions WHERE token_hash = $1",
+	                &p, 1, &r, err) != 0)
 		return -1;
 	*found = r.nrows > 0;
 	if (*found) {
@@ -102,7 +101,7 @@ int pt_repo_session_touch(pt_db *db, int64_t id, int64_t now, pt_err *err)
 {
 	pt_val p[] = {PT_INT(now), PT_INT(id)};
 	return pt_db_exec(db, "UPDATE sessions SET last_seen_at = $1 WHERE id = $2", p, 2, NULL,
-			  err);
+	                  err);
 }
 
 int pt_repo_session_delete(pt_db *db, int64_t id, pt_err *err)
@@ -115,7 +114,7 @@ int pt_repo_session_purge(pt_db *db, int64_t now, int64_t idle_ms, pt_err *err)
 {
 	pt_val p[] = {PT_INT(now), PT_INT(now - idle_ms)};
 	return pt_db_exec(db, "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
-			  p, 2, NULL, err);
+	                  p, 2, NULL, err);
 }
 
 #define KEY_COLS "id, name, prefix, scopes, store_id, created_by, created_at, revoked_at"
@@ -133,32 +132,32 @@ static void key_from(const pt_rows *r, int i, pt_api_key *k)
 }
 
 int pt_repo_api_key_insert(pt_db *db, pt_arena *a, const char *key_hash, const pt_api_key *k,
-			   int64_t *id, pt_err *err)
+                           int64_t *id, pt_err *err)
 {
 	pt_val p[] = {PT_TEXT(k->name),
-		      PT_TEXT(k->prefix),
-		      PT_TEXT(key_hash),
-		      PT_TEXT(k->scopes),
-		      k->store_id ? PT_INT(k->store_id) : PT_NULLV,
-		      k->created_by ? PT_INT(k->created_by) : PT_NULLV,
-		      PT_INT(k->created_at)};
+	              PT_TEXT(k->prefix),
+	              PT_TEXT(key_hash),
+	              PT_TEXT(k->scopes),
+	              k->store_id ? PT_INT(k->store_id) : PT_NULLV,
+	              k->created_by ? PT_INT(k->created_by) : PT_NULLV,
+	              PT_INT(k->created_at)};
 	pt_rows r;
 	if (pt_db_query(db, a,
-			"INSERT INTO api_keys (name, prefix, key_hash, scopes, store_id, "
-			"created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-			p, 7, &r, err) != 0)
+	                "INSERT INTO api_keys (name, prefix, key_hash, scopes, store_id, "
+	                "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+	                p, 7, &r, err) != 0)
 		return -1;
 	*id = pt_rows_int(&r, 0, 0);
 	return 0;
 }
 
 int pt_repo_api_key_by_hash(pt_db *db, pt_arena *a, const char *key_hash, pt_api_key *out,
-			    bool *found, pt_err *err)
+                            bool *found, pt_err *err)
 {
 	pt_val p = PT_TEXT(key_hash);
 	pt_rows r;
 	if (pt_db_query(db, a, "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = $1", &p, 1, &r,
-			err) != 0)
+	                err) != 0)
 		return -1;
 	*found = r.nrows > 0;
 	if (*found)
@@ -167,12 +166,12 @@ int pt_repo_api_key_by_hash(pt_db *db, pt_arena *a, const char *key_hash, pt_api
 }
 
 int pt_repo_api_key_by_id(pt_db *db, pt_arena *a, int64_t id, pt_api_key *out, bool *found,
-			  pt_err *err)
+                          pt_err *err)
 {
 	pt_val p = PT_INT(id);
 	pt_rows r;
-	if (pt_db_query(db, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1", &p, 1, &r,
-			err) != 0)
+	if (pt_db_query(db, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1", &p, 1, &r, err) !=
+	    0)
 		return -1;
 	*found = r.nrows > 0;
 	if (*found)
@@ -181,13 +180,13 @@ int pt_repo_api_key_by_id(pt_db *db, pt_arena *a, int64_t id, pt_api_key *out, b
 }
 
 int pt_repo_api_key_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_api_key **out,
-			 int *n, pt_err *err)
+                         int *n, pt_err *err)
 {
 	pt_val p[] = {PT_INT(after_id), PT_INT(limit)};
 	pt_rows r;
 	if (pt_db_query(db, a,
-			"SELECT " KEY_COLS " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2", p,
-			2, &r, err) != 0)
+	                "SELECT " KEY_COLS " FROM api_keys WHERE id > $1 ORDER BY id LIMIT $2", p,
+	                2, &r, err) != 0)
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_api_key) * (size_t)(r.nrows + 1));
 	if (!*out)
@@ -201,6 +200,7 @@ int pt_repo_api_key_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt
 int pt_repo_api_key_revoke(pt_db *db, int64_t id, int64_t now, pt_err *err)
 {
 	pt_val p[] = {PT_INT(now), PT_INT(id)};
-	return pt_db_exec(db, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-			  p, 2, NULL, err);
+	return pt_db_exec(
+	    db, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", p, 2,
+	    NULL, err);
 }

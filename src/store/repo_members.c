@@ -3,7 +3,7 @@
 
 #include "store/repo.h"
 
-#define MEMBER_COLS                                                                               \
+#define MEMBER_COLS                                                                                \
 	"id, card_no, name, phone, gender, birthday, store_id, referral_code, referrer_id, tags, " \
 	"note, tier_id, points, total_spend, created_at, updated_at, erased_at"
 
@@ -36,16 +36,16 @@ static pt_val opt_id(int64_t id)
 
 int pt_repo_member_insert(pt_db *db, pt_arena *a, const pt_member *m, int64_t *id, pt_err *err)
 {
-	pt_val p[] = {PT_TEXT(m->card_no),    PT_TEXT(m->name),		PT_TEXT(m->phone),
-		      PT_TEXT(m->gender),     PT_TEXT(m->birthday),	opt_id(m->store_id),
-		      PT_TEXT(m->referral_code), opt_id(m->referrer_id), PT_TEXT(m->tags),
-		      PT_TEXT(m->note),	      PT_INT(m->created_at)};
+	pt_val p[] = {PT_TEXT(m->card_no),       PT_TEXT(m->name),       PT_TEXT(m->phone),
+	              PT_TEXT(m->gender),        PT_TEXT(m->birthday),   opt_id(m->store_id),
+	              PT_TEXT(m->referral_code), opt_id(m->referrer_id), PT_TEXT(m->tags),
+	              PT_TEXT(m->note),          PT_INT(m->created_at)};
 	pt_rows r;
 	if (pt_db_query(db, a,
-			"INSERT INTO members (card_no, name, phone, gender, birthday, store_id, "
-			"referral_code, referrer_id, tags, note, created_at, updated_at) "
-			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-			p, 11, &r, err) != 0)
+	                "INSERT INTO members (card_no, name, phone, gender, birthday, store_id, "
+	                "referral_code, referrer_id, tags, note, created_at, updated_at) "
+	                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+	                p, 11, &r, err) != 0)
 		return -1;
 	*id = pt_rows_int(&r, 0, 0);
 	return 0;
@@ -53,19 +53,19 @@ int pt_repo_member_insert(pt_db *db, pt_arena *a, const pt_member *m, int64_t *i
 
 int pt_repo_member_update(pt_db *db, const pt_member *m, pt_err *err)
 {
-	pt_val p[] = {PT_TEXT(m->card_no), PT_TEXT(m->name),	 PT_TEXT(m->phone),
-		      PT_TEXT(m->gender),  PT_TEXT(m->birthday), opt_id(m->store_id),
-		      PT_TEXT(m->tags),	   PT_TEXT(m->note),	 PT_INT(m->updated_at),
-		      PT_INT(m->id)};
+	pt_val p[] = {PT_TEXT(m->card_no), PT_TEXT(m->name),     PT_TEXT(m->phone),
+	              PT_TEXT(m->gender),  PT_TEXT(m->birthday), opt_id(m->store_id),
+	              PT_TEXT(m->tags),    PT_TEXT(m->note),     PT_INT(m->updated_at),
+	              PT_INT(m->id)};
 	return pt_db_exec(db,
-			  "UPDATE members SET card_no = $1, name = $2, phone = $3, gender = $4, "
-			  "birthday = $5, store_id = $6, tags = $7, note = $8, updated_at = $9 "
-			  "WHERE id = $10 AND erased_at IS NULL",
-			  p, 10, NULL, err);
+	                  "UPDATE members SET card_no = $1, name = $2, phone = $3, gender = $4, "
+	                  "birthday = $5, store_id = $6, tags = $7, note = $8, updated_at = $9 "
+	                  "WHERE id = $10 AND erased_at IS NULL",
+	                  p, 10, NULL, err);
 }
 
 int pt_repo_member_set_tags(pt_db *db, int64_t member_id, const char *const *tags, int ntags,
-			    pt_err *err)
+                            pt_err *err)
 {
 	pt_val id = PT_INT(member_id);
 	if (pt_db_exec(db, "DELETE FROM member_tags WHERE member_id = $1", &id, 1, NULL, err) != 0)
@@ -73,16 +73,16 @@ int pt_repo_member_set_tags(pt_db *db, int64_t member_id, const char *const *tag
 	for (int i = 0; i < ntags; i++) {
 		pt_val p[] = {PT_INT(member_id), PT_TEXT(tags[i])};
 		if (pt_db_exec(db,
-			       "INSERT INTO member_tags (member_id, tag) VALUES ($1, $2) "
-			       "ON CONFLICT DO NOTHING",
-			       p, 2, NULL, err) != 0)
+		               "INSERT INTO member_tags (member_id, tag) VALUES ($1, $2) "
+		               "ON CONFLICT DO NOTHING",
+		               p, 2, NULL, err) != 0)
 			return -1;
 	}
 	return 0;
 }
 
 static int member_one(pt_db *db, pt_arena *a, const char *sql, pt_val key, pt_member *out,
-		      bool *found, pt_err *err)
+                      bool *found, pt_err *err)
 {
 	pt_rows r;
 	if (pt_db_query(db, a, sql, &key, 1, &r, err) != 0)
@@ -93,16 +93,15 @@ static int member_one(pt_db *db, pt_arena *a, const char *sql, pt_val key, pt_me
 	return 0;
 }
 
-int pt_repo_member_get(pt_db *db, pt_arena *a, int64_t id, pt_member *out, bool *found,
-		       pt_err *err)
+int pt_repo_member_get(pt_db *db, pt_arena *a, int64_t id, pt_member *out, bool *found, pt_err *err)
 {
 	return member_one(db, a,
-			  "SELECT " MEMBER_COLS " FROM members WHERE id = $1 AND erased_at IS NULL",
-			  PT_INT(id), out, found, err);
+	                  "SELECT " MEMBER_COLS " FROM members WHERE id = $1 AND erased_at IS NULL",
+	                  PT_INT(id), out, found, err);
 }
 
-int pt_repo_member_find(pt_db *db, pt_arena *a, const char *by, const char *value,
-			pt_member *out, bool *found, pt_err *err)
+int pt_repo_member_find(pt_db *db, pt_arena *a, const char *by, const char *value, pt_member *out,
+                        bool *found, pt_err *err)
 {
 	const char *sql;
 	if (strcmp(by, "phone") == 0)
@@ -132,14 +131,15 @@ static char *prefix_pattern(pt_arena *a, const char *s)
 }
 
 int pt_repo_member_search(pt_db *db, pt_arena *a, const pt_member_filter *f, pt_member **out,
-			  int *n, pt_err *err)
+                          int *n, pt_err *err)
 {
 	/* A few fixed fragments, so each combination is one prepared statement. */
 	char sql[1024];
 	pt_val p[6];
 	int np = 0;
-	int len = snprintf(sql, sizeof(sql),
-			   "SELECT " MEMBER_COLS " FROM members WHERE erased_at IS NULL AND id > $1");
+	int len =
+	    snprintf(sql, sizeof(sql),
+	             "SELECT " MEMBER_COLS " FROM members WHERE erased_at IS NULL AND id > $1");
 	p[np++] = PT_INT(f->after_id);
 	if (f->q) {
 		char *pattern = prefix_pattern(a, f->q);
@@ -147,15 +147,15 @@ int pt_repo_member_search(pt_db *db, pt_arena *a, const pt_member_filter *f, pt_
 			return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
 		p[np++] = PT_TEXT(pattern);
 		len += snprintf(sql + len, sizeof(sql) - (size_t)len,
-				" AND (phone LIKE $%d ESCAPE '\\' OR card_no LIKE $%d ESCAPE '\\' "
-				"OR name LIKE $%d ESCAPE '\\')",
-				np, np, np);
+		                " AND (phone LIKE $%d ESCAPE '\\' OR card_no LIKE $%d ESCAPE '\\' "
+		                "OR name LIKE $%d ESCAPE '\\')",
+		                np, np, np);
 	}
 	if (f->tag) {
 		p[np++] = PT_TEXT(f->tag);
-		len += snprintf(sql + len, sizeof(sql) - (size_t)len,
-				" AND id IN (SELECT member_id FROM member_tags WHERE tag = $%d)",
-				np);
+		len +=
+		    snprintf(sql + len, sizeof(sql) - (size_t)len,
+		             " AND id IN (SELECT member_id FROM member_tags WHERE tag = $%d)", np);
 	}
 	if (f->store_id) {
 		p[np++] = PT_INT(f->store_id);
@@ -186,11 +186,12 @@ int pt_repo_member_search(pt_db *db, pt_arena *a, const pt_member_filter *f, pt_
 int pt_repo_member_erase(pt_db *db, int64_t id, int64_t now, pt_err *err)
 {
 	pt_val p[] = {PT_INT(now), PT_INT(id)};
-	if (pt_db_exec(db,
-		       "UPDATE members SET card_no = NULL, name = NULL, phone = NULL, gender = NULL, "
-		       "birthday = NULL, referral_code = NULL, tags = '[]', note = NULL, "
-		       "updated_at = $1, erased_at = $1 WHERE id = $2 AND erased_at IS NULL",
-		       p, 2, NULL, err) != 0)
+	if (pt_db_exec(
+	        db,
+	        "UPDATE members SET card_no = NULL, name = NULL, phone = NULL, gender = NULL, "
+	        "birthday = NULL, referral_code = NULL, tags = '[]', note = NULL, "
+	        "updated_at = $1, erased_at = $1 WHERE id = $2 AND erased_at IS NULL",
+	        p, 2, NULL, err) != 0)
 		return -1;
 	pt_val m = PT_INT(id);
 	return pt_db_exec(db, "DELETE FROM member_tags WHERE member_id = $1", &m, 1, NULL, err);
@@ -200,17 +201,18 @@ int pt_repo_check_members(pt_db *db, pt_arena *a, int64_t *problems, pt_err *err
 {
 	pt_rows r;
 	*problems = 0;
-	if (pt_db_query(db, a,
-			"SELECT id FROM members WHERE erased_at IS NULL AND (name IS NULL OR phone "
-			"IS NULL OR card_no IS NULL OR referral_code IS NULL) ORDER BY id LIMIT 100",
-			NULL, 0, &r, err) != 0)
+	if (pt_db_query(
+	        db, a,
+	        "SELECT id FROM members WHERE erased_at IS NULL AND (name IS NULL OR phone "
+	        "IS NULL OR card_no IS NULL OR referral_code IS NULL) ORDER BY id LIMIT 100",
+	        NULL, 0, &r, err) != 0)
 		return -1;
 	*problems += r.nrows;
 	if (pt_db_query(db, a,
-			"SELECT id FROM members WHERE erased_at IS NOT NULL AND (name IS NOT NULL "
-			"OR phone IS NOT NULL OR card_no IS NOT NULL OR birthday IS NOT NULL "
-			"OR note IS NOT NULL) ORDER BY id LIMIT 100",
-			NULL, 0, &r, err) != 0)
+	                "SELECT id FROM members WHERE erased_at IS NOT NULL AND (name IS NOT NULL "
+	                "OR phone IS NOT NULL OR card_no IS NOT NULL OR birthday IS NOT NULL "
+	                "OR note IS NOT NULL) ORDER BY id LIMIT 100",
+	                NULL, 0, &r, err) != 0)
 		return -1;
 	*problems += r.nrows;
 	return 0;

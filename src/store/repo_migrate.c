@@ -24,15 +24,16 @@ static int apply_one(pt_db *db, void *arg, pt_err *err)
 		goto out;
 	pt_val v = PT_INT(m->version);
 	if (pt_db_query(db, a, "SELECT 1 FROM schema_migrations WHERE version = $1", &v, 1, &rows,
-			err) != 0)
+	                err) != 0)
 		goto out;
 	s->applied = rows.nrows == 0;
 	if (s->applied) {
 		pt_val p[] = {PT_INT(m->version), PT_TEXT(m->name), PT_INT(pt_clock_now_ms())};
 		if (pt_db_exec_script(db, m->sql, err) != 0 ||
-		    pt_db_exec(db, "INSERT INTO schema_migrations (version, name, applied_at) "
-				   "VALUES ($1, $2, $3)",
-			       p, 3, NULL, err) != 0)
+		    pt_db_exec(db,
+		               "INSERT INTO schema_migrations (version, name, applied_at) "
+		               "VALUES ($1, $2, $3)",
+		               p, 3, NULL, err) != 0)
 			goto out;
 	}
 	rc = 0;
@@ -45,10 +46,10 @@ static int create_table(pt_db *db, void *arg, pt_err *err)
 {
 	(void)arg;
 	return pt_db_exec_script(db,
-				 "CREATE TABLE IF NOT EXISTS schema_migrations ("
-				 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-				 "applied_at BIGINT NOT NULL)",
-				 err);
+	                         "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	                         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+	                         "applied_at BIGINT NOT NULL)",
+	                         err);
 }
 
 int pt_repo_migrate(pt_db *db, pt_err *err)
@@ -65,7 +66,7 @@ int pt_repo_migrate(pt_db *db, pt_err *err)
 			return -1;
 		if (s.applied)
 			pt_log_info("msg=\"migration applied\" version=%d name=%s",
-				    pt_migrations[i].version, pt_migrations[i].name);
+			            pt_migrations[i].version, pt_migrations[i].name);
 	}
 	return 0;
 }
@@ -75,7 +76,7 @@ int pt_repo_schema_version(pt_db *db, pt_arena *a, int *version, int *latest, pt
 	pt_rows rows;
 	*latest = pt_migrations[pt_migration_count - 1].version;
 	if (pt_db_query(db, a, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, 0,
-			&rows, err) != 0)
+	                &rows, err) != 0)
 		return -1;
 	*version = (int)pt_rows_int(&rows, 0, 0);
 	return 0;

@@ -29,12 +29,12 @@ static int fail(conn *c, int rc, pt_err *err)
 		/* "UNIQUE constraint failed: members.phone" names table.column. */
 		const char *col = strrchr(msg, '.');
 		pt_err_set(err, PT_CONFLICT, col ? col + 1 : NULL, "%s is already taken",
-			   "%s 已被占用", col ? col + 1 : "value");
+		           "%s 已被占用", col ? col + 1 : "value");
 		return -1;
 	}
 	if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) {
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "the database is busy, try again",
-			   "数据库繁忙，请重试");
+		           "数据库繁忙，请重试");
 		/* A snapshot that went stale under a concurrent writer is safe to re-run. */
 		err->retry = ext == SQLITE_BUSY_SNAPSHOT;
 		return -1;
@@ -44,7 +44,7 @@ static int fail(conn *c, int rc, pt_err *err)
 	    primary == SQLITE_FULL) {
 		pt_log_error("msg=\"sqlite error\" rc=%d error=\"%s\"", ext, msg);
 		return pt_err_set(err, PT_UNAVAILABLE, NULL, "the database cannot be written",
-				  "数据库无法写入");
+		                  "数据库无法写入");
 	}
 	pt_log_error("msg=\"sqlite error\" rc=%d error=\"%s\"", ext, msg);
 	return pt_err_set(err, PT_INTERNAL, NULL, "database error", "数据库错误");
@@ -55,12 +55,11 @@ static int sq_open(void **out, const char *path, pt_err *err)
 	conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-	int rc = sqlite3_open_v2(path, &c->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot open database %s: %s",
-			   "无法打开数据库 %s：%s", path, sqlite3_errstr(rc));
+		           "无法打开数据库 %s：%s", path, sqlite3_errstr(rc));
 		sqlite3_close(c->db);
 		free(c);
 		return -1;
@@ -69,12 +68,12 @@ static int sq_open(void **out, const char *path, pt_err *err)
 	sqlite3_extended_result_codes(c->db, 1);
 	char *msg = NULL;
 	rc = sqlite3_exec(c->db,
-			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-			  "PRAGMA foreign_keys=ON;",
-			  NULL, NULL, &msg);
+	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	                  "PRAGMA foreign_keys=ON;",
+	                  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot set up database %s: %s",
-			   "无法设置数据库 %s：%s", path, msg ? msg : sqlite3_errstr(rc));
+		           "无法设置数据库 %s：%s", path, msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		sqlite3_close(c->db);
 		free(c);
@@ -136,8 +135,8 @@ static size_t hash(const char *s)
 }
 
 /* Finds or prepares the statement for sql, with params bound. */
-static int prepare(conn *c, const char *sql, const pt_val *params, int nparams,
-		   sqlite3_stmt **out, pt_err *err)
+static int prepare(conn *c, const char *sql, const pt_val *params, int nparams, sqlite3_stmt **out,
+                   pt_err *err)
 {
 	size_t slot = hash(sql) % CACHE_SLOTS;
 	struct cached *e = &c->cache[slot];
@@ -175,7 +174,7 @@ static int prepare(conn *c, const char *sql, const pt_val *params, int nparams,
 }
 
 static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *params, int nparams,
-		    pt_rows *out, pt_err *err)
+                    pt_rows *out, pt_err *err)
 {
 	conn *c = p;
 	sqlite3_stmt *stmt;
@@ -186,10 +185,12 @@ static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (nrows == cap) {
 			cap = cap ? cap * 2 : 8;
-			char **grown = pt_arena_alloc(arena, sizeof(char *) * (size_t)(cap * ncols + 1));
+			char **grown =
+			    pt_arena_alloc(arena, sizeof(char *) * (size_t)(cap * ncols + 1));
 			if (!grown) {
 				sqlite3_reset(stmt);
-				return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+				return pt_err_set(err, PT_INTERNAL, NULL, "out of memory",
+				                  "内存不足");
 			}
 			if (cells)
 				memcpy(grown, cells, sizeof(char *) * (size_t)(nrows * ncols));
@@ -200,12 +201,12 @@ static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
 			if (sqlite3_column_type(stmt, col) != SQLITE_NULL) {
 				const unsigned char *t = sqlite3_column_text(stmt, col);
 				v = t ? pt_arena_strndup(arena, (const char *)t,
-							 (size_t)sqlite3_column_bytes(stmt, col))
+				                         (size_t)sqlite3_column_bytes(stmt, col))
 				      : NULL;
 				if (!v) {
 					sqlite3_reset(stmt);
 					return pt_err_set(err, PT_INTERNAL, NULL, "out of memory",
-							  "内存不足");
+					                  "内存不足");
 				}
 			}
 			cells[nrows * ncols + col] = v;
@@ -225,7 +226,7 @@ static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
 }
 
 static int sq_exec(void *p, const char *sql, const pt_val *params, int nparams, int64_t *changes,
-		   pt_err *err)
+                   pt_err *err)
 {
 	conn *c = p;
 	sqlite3_stmt *stmt;
@@ -251,13 +252,13 @@ static int sq_exec_script(void *p, const char *sql, pt_err *err)
 }
 
 const pt_db_driver pt_db_sqlite_driver = {
-	.kind = PT_DB_SQLITE,
-	.open = sq_open,
-	.close = sq_close,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.exec = sq_exec,
-	.query = sq_query,
-	.exec_script = sq_exec_script,
+    .kind = PT_DB_SQLITE,
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .exec = sq_exec,
+    .query = sq_query,
+    .exec_script = sq_exec_script,
 };

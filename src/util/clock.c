@@ -2,9 +2,9 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "core/dates.h"
@@ -34,7 +34,7 @@ void pt_clock_format_rfc3339(int64_t ms, char out[32])
 	int y, m, d;
 	pt_date_from_days(days, &y, &m, &d);
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(rem / 3600),
-		 (int)(rem / 60 % 60), (int)(rem % 60));
+	         (int)(rem / 60 % 60), (int)(rem % 60));
 }
 
 int pt_clock_parse_rfc3339(const char *s, int64_t *ms)

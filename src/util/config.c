@@ -22,34 +22,34 @@ typedef struct {
 	const char *help;
 } setting;
 
-#define STR(field) T_STRING, offsetof(pt_config, field), sizeof(((pt_config *)0)->field)
-#define INT(field) T_INT, offsetof(pt_config, field), sizeof(int64_t)
+#define STR(field)  T_STRING, offsetof(pt_config, field), sizeof(((pt_config *)0)->field)
+#define INT(field)  T_INT, offsetof(pt_config, field), sizeof(int64_t)
 #define BOOL(field) T_BOOL, offsetof(pt_config, field), sizeof(bool)
 
 static const setting table[] = {
-	{"config", STR(config), "patron.ini", 0, 0, "serve init migrate check",
-	 "INI file to read settings from (ignored when absent)"},
-	{"db", STR(db), "sqlite:patron.db", 0, 0, "serve init migrate check",
-	 "database: sqlite:PATH or postgresql://USER@HOST:PORT/DB"},
-	{"listen", STR(listen), "127.0.0.1:8080", 0, 0, "serve", "address and port to serve on"},
-	{"workers", INT(workers), "8", 1, 256, "serve",
-	 "worker threads, each with its own database connection"},
-	{"log_level", STR(log_level), "info", 0, 0, "serve init migrate check",
-	 "debug, info, warn or error"},
-	{"time_zone", STR(time_zone), "Asia/Shanghai", 0, 0, "serve init",
-	 "the business's time zone, for dates such as birthdays"},
-	{"session_idle_minutes", INT(session_idle_minutes), "120", 1, 100000, "serve",
-	 "a staff session ends after this long without a request"},
-	{"session_max_hours", INT(session_max_hours), "12", 1, 10000, "serve",
-	 "a staff session ends this long after sign-in, however busy"},
-	{"owner_username", STR(owner_username), "owner", 0, 0, "init",
-	 "username of the owner account that init creates"},
-	{"owner_password", STR(owner_password), "", 0, 0, "init",
-	 "its password (at least 8 characters); generated and printed once when empty"},
-	{"demo", BOOL(demo), "false", 0, 0, "init",
-	 "also create a demo business: 3 stores and 10,000 members"},
-	{"test_clock", BOOL(test_clock), "false", 0, 0, "serve",
-	 "enable PUT /api/v1/_test/clock, for tests only; never in production"},
+    {"config", STR(config), "patron.ini", 0, 0, "serve init migrate check",
+     "INI file to read settings from (ignored when absent)"},
+    {"db", STR(db), "sqlite:patron.db", 0, 0, "serve init migrate check",
+     "database: sqlite:PATH or postgresql://USER@HOST:PORT/DB"},
+    {"listen", STR(listen), "127.0.0.1:8080", 0, 0, "serve", "address and port to serve on"},
+    {"workers", INT(workers), "8", 1, 256, "serve",
+     "worker threads, each with its own database connection"},
+    {"log_level", STR(log_level), "info", 0, 0, "serve init migrate check",
+     "debug, info, warn or error"},
+    {"time_zone", STR(time_zone), "Asia/Shanghai", 0, 0, "serve init",
+     "the business's time zone, for dates such as birthdays"},
+    {"session_idle_minutes", INT(session_idle_minutes), "120", 1, 100000, "serve",
+     "a staff session ends after this long without a request"},
+    {"session_max_hours", INT(session_max_hours), "12", 1, 10000, "serve",
+     "a staff session ends this long after sign-in, however busy"},
+    {"owner_username", STR(owner_username), "owner", 0, 0, "init",
+     "username of the owner account that init creates"},
+    {"owner_password", STR(owner_password), "", 0, 0, "init",
+     "its password (at least 8 characters); generated and printed once when empty"},
+    {"demo", BOOL(demo), "false", 0, 0, "init",
+     "also create a demo business: 3 stores and 10,000 members"},
+    {"test_clock", BOOL(test_clock), "false", 0, 0, "serve",
+     "enable PUT /api/v1/_test/clock, for tests only; never in production"},
 };
 enum { NSETTINGS = sizeof(table) / sizeof(table[0]) };
 
@@ -77,8 +77,8 @@ static int assign(const setting *s, const char *value, const char *source, pt_er
 	case T_STRING:
 		if (strlen(value) >= s->size)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, s->name,
-					  "%s (%s): value is too long", "%s（%s）：值过长", s->name,
-					  source);
+			                  "%s (%s): value is too long", "%s（%s）：值过长", s->name,
+			                  source);
 		memcpy(dst, value, strlen(value) + 1);
 		return 0;
 	case T_INT: {
@@ -87,9 +87,9 @@ static int assign(const setting *s, const char *value, const char *source, pt_er
 		long long v = strtoll(value, &end, 10);
 		if (errno || end == value || *end || v < s->min || v > s->max)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, s->name,
-					  "%s (%s): expected a whole number from %lld to %lld",
-					  "%s（%s）：须为 %lld 至 %lld 的整数", s->name, source,
-					  (long long)s->min, (long long)s->max);
+			                  "%s (%s): expected a whole number from %lld to %lld",
+			                  "%s（%s）：须为 %lld 至 %lld 的整数", s->name, source,
+			                  (long long)s->min, (long long)s->max);
 		*(int64_t *)(void *)dst = v;
 		return 0;
 	}
@@ -100,8 +100,8 @@ static int assign(const setting *s, const char *value, const char *source, pt_er
 			*(bool *)dst = false;
 		} else {
 			return pt_err_set(err, PT_INVALID_ARGUMENT, s->name,
-					  "%s (%s): expected true or false", "%s（%s）：须为 true 或 false",
-					  s->name, source);
+			                  "%s (%s): expected true or false",
+			                  "%s（%s）：须为 true 或 false", s->name, source);
 		}
 		return 0;
 	}
@@ -113,7 +113,7 @@ int pt_config_set(const char *name, const char *value, pt_err *err)
 	const setting *s = find(name);
 	if (!s)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, name, "unknown setting %s",
-				  "未知设置 %s", name);
+		                  "未知设置 %s", name);
 	return assign(s, value, "set", err);
 }
 
@@ -140,7 +140,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	const setting *s = find(name);
 	if (!s) {
 		pt_err_set(c->err, PT_INVALID_ARGUMENT, name, "%s: unknown setting %s",
-			   "%s：未知设置 %s", pt_settings.config, name);
+		           "%s：未知设置 %s", pt_settings.config, name);
 		c->failed = 1;
 		return 0;
 	}
@@ -182,8 +182,8 @@ int pt_config_load(const char *command, int argc, char **argv, int first, pt_err
 			return -1;
 		if (rc != 0)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, "config",
-					  "%s: syntax error on line %d", "%s：第 %d 行语法错误",
-					  pt_settings.config, rc);
+			                  "%s: syntax error on line %d", "%s：第 %d 行语法错误",
+			                  pt_settings.config, rc);
 	}
 	for (int i = 0; i < NSETTINGS; i++) {
 		if (!applies(&table[i], command))
@@ -199,7 +199,7 @@ int pt_config_load(const char *command, int argc, char **argv, int first, pt_err
 		const char *arg = argv[i];
 		if (strncmp(arg, "--", 2) != 0)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
-					  "unexpected argument '%s'", "多余的参数“%s”", arg);
+			                  "unexpected argument '%s'", "多余的参数“%s”", arg);
 		char name[64];
 		const char *eq = strchr(arg, '=');
 		size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
@@ -213,9 +213,9 @@ int pt_config_load(const char *command, int argc, char **argv, int first, pt_err
 		const setting *s = find(name);
 		if (!s || !applies(s, command))
 			return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
-					  "unknown option %s for '%s' (see: patron help %s)",
-					  "选项 %s 不适用于“%s”（参见：patron help %s）", arg, command,
-					  command);
+			                  "unknown option %s for '%s' (see: patron help %s)",
+			                  "选项 %s 不适用于“%s”（参见：patron help %s）", arg,
+			                  command, command);
 		const char *value;
 		if (eq)
 			value = eq + 1;
@@ -225,7 +225,7 @@ int pt_config_load(const char *command, int argc, char **argv, int first, pt_err
 			value = argv[++i];
 		else
 			return pt_err_set(err, PT_INVALID_ARGUMENT, s->name, "%s needs a value",
-					  "%s 需要一个值", arg);
+			                  "%s 需要一个值", arg);
 		if (assign(s, value, "flag", err) != 0)
 			return -1;
 	}

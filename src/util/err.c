@@ -7,28 +7,28 @@ static const struct {
 	const char *name;
 	int status;
 } codes[PT_CODE_COUNT] = {
-	[PT_OK] = {"ok", 200},
-	[PT_INVALID_ARGUMENT] = {"invalid_argument", 400},
-	[PT_UNAUTHENTICATED] = {"unauthenticated", 401},
-	[PT_PERMISSION_DENIED] = {"permission_denied", 403},
-	[PT_CSRF_FAILED] = {"csrf_failed", 403},
-	[PT_NOT_FOUND] = {"not_found", 404},
-	[PT_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
-	[PT_CONFLICT] = {"conflict", 409},
-	[PT_INSUFFICIENT_POINTS] = {"insufficient_points", 409},
-	[PT_OUT_OF_STOCK] = {"out_of_stock", 409},
-	[PT_IDEMPOTENCY_IN_PROGRESS] = {"idempotency_in_progress", 409},
-	[PT_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413},
-	[PT_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415},
-	[PT_IDEMPOTENCY_KEY_REUSE] = {"idempotency_key_reuse", 422},
-	[PT_COUPON_NOT_APPLICABLE] = {"coupon_not_applicable", 422},
-	[PT_RATE_LIMITED] = {"rate_limited", 429},
-	[PT_INTERNAL] = {"internal", 500},
-	[PT_UNAVAILABLE] = {"unavailable", 503},
+    [PT_OK] = {"ok", 200},
+    [PT_INVALID_ARGUMENT] = {"invalid_argument", 400},
+    [PT_UNAUTHENTICATED] = {"unauthenticated", 401},
+    [PT_PERMISSION_DENIED] = {"permission_denied", 403},
+    [PT_CSRF_FAILED] = {"csrf_failed", 403},
+    [PT_NOT_FOUND] = {"not_found", 404},
+    [PT_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
+    [PT_CONFLICT] = {"conflict", 409},
+    [PT_INSUFFICIENT_POINTS] = {"insufficient_points", 409},
+    [PT_OUT_OF_STOCK] = {"out_of_stock", 409},
+    [PT_IDEMPOTENCY_IN_PROGRESS] = {"idempotency_in_progress", 409},
+    [PT_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413},
+    [PT_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415},
+    [PT_IDEMPOTENCY_KEY_REUSE] = {"idempotency_key_reuse", 422},
+    [PT_COUPON_NOT_APPLICABLE] = {"coupon_not_applicable", 422},
+    [PT_RATE_LIMITED] = {"rate_limited", 429},
+    [PT_INTERNAL] = {"internal", 500},
+    [PT_UNAVAILABLE] = {"unavailable", 503},
 };
 
-int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt,
-	       const char *zh_fmt, ...)
+int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt, const char *zh_fmt,
+               ...)
 {
 	if (!err)
 		return -1;

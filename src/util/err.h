@@ -38,9 +38,8 @@ typedef struct {
 
 /* Sets err (when not NULL) and returns -1. en_fmt and zh_fmt take the same arguments in the
  * same order. field may be NULL. */
-int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt,
-	       const char *zh_fmt, ...)
-	__attribute__((format(printf, 4, 6), format(printf, 5, 6)));
+int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt, const char *zh_fmt,
+               ...) __attribute__((format(printf, 4, 6), format(printf, 5, 6)));
 
 void pt_err_clear(pt_err *err);
 

@@ -10,8 +10,8 @@ int pt_log_parse_level(const char *s, pt_log_level *out);
 void pt_log(pt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define pt_log_debug(...) pt_log(PT_LOG_DEBUG, __VA_ARGS__)
-#define pt_log_info(...) pt_log(PT_LOG_INFO, __VA_ARGS__)
-#define pt_log_warn(...) pt_log(PT_LOG_WARN, __VA_ARGS__)
+#define pt_log_info(...)  pt_log(PT_LOG_INFO, __VA_ARGS__)
+#define pt_log_warn(...)  pt_log(PT_LOG_WARN, __VA_ARGS__)
 #define pt_log_error(...) pt_log(PT_LOG_ERROR, __VA_ARGS__)
 
 #endif

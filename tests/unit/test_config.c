@@ -69,13 +69,13 @@ static void later_sources_win(void **state)
 {
 	(void)state;
 	write_ini("; comment\n[patron]\ndb = sqlite:/tmp/from-ini.db\nworkers = 3\n"
-		  "listen = 127.0.0.1:9000\nowner_username = boss\n");
+	          "listen = 127.0.0.1:9000\nowner_username = boss\n");
 	const char *args[] = {"--config", ini_path, "--listen=127.0.0.1:9100"};
 	setenv("PATRON_WORKERS", "5", 1);
 	assert_int_equal(load("serve", 3, args), 0);
 	assert_string_equal(pt_settings.db, "sqlite:/tmp/from-ini.db"); /* the file */
-	assert_int_equal(pt_settings.workers, 5);			    /* env over the file */
-	assert_string_equal(pt_settings.listen, "127.0.0.1:9100");	    /* flag over all */
+	assert_int_equal(pt_settings.workers, 5);                       /* env over the file */
+	assert_string_equal(pt_settings.listen, "127.0.0.1:9100");      /* flag over all */
 	const char *args2[] = {"--config", ini_path, "--owner-password", "longenough", "--demo"};
 	assert_int_equal(load("init", 5, args2), 0);
 	assert_string_equal(pt_settings.owner_username, "boss");
@@ -112,9 +112,9 @@ static void bad_settings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(later_sources_win, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(later_sources_win, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_settings, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -46,8 +46,8 @@ static void luhn_catches_single_digit_and_swaps(void **state)
 			swapped[i] = swapped[i + 1];
 			swapped[i + 1] = t;
 			/* Luhn misses only the 09 <-> 90 swap. */
-			if (t != swapped[i] && !((t == '0' && swapped[i] == '9') ||
-						 (t == '9' && swapped[i] == '0')))
+			if (t != swapped[i] &&
+			    !((t == '0' && swapped[i] == '9') || (t == '9' && swapped[i] == '0')))
 				assert_false(pt_luhn_valid(swapped));
 		}
 	}
@@ -86,12 +86,12 @@ static void utf8_lengths(void **state)
 	(void)state;
 	assert_int_equal(pt_utf8_length("abc", 3), 3);
 	assert_int_equal(pt_utf8_length("王秀英", strlen("王秀英")), 3);
-	assert_int_equal(pt_utf8_length("\xF0\x9F\x98\x80", 4), 1); /* an emoji */
-	assert_int_equal(pt_utf8_length("\xC3\x28", 2), -1);	     /* bad continuation */
-	assert_int_equal(pt_utf8_length("\xC0\xAF", 2), -1);	     /* overlong '/' */
+	assert_int_equal(pt_utf8_length("\xF0\x9F\x98\x80", 4), 1);  /* an emoji */
+	assert_int_equal(pt_utf8_length("\xC3\x28", 2), -1);         /* bad continuation */
+	assert_int_equal(pt_utf8_length("\xC0\xAF", 2), -1);         /* overlong '/' */
 	assert_int_equal(pt_utf8_length("\xED\xA0\x80", 3), -1);     /* a surrogate */
 	assert_int_equal(pt_utf8_length("\xF4\x90\x80\x80", 4), -1); /* above U+10FFFF */
-	assert_int_equal(pt_utf8_length("\xE7\x8E", 2), -1);	     /* cut short */
+	assert_int_equal(pt_utf8_length("\xE7\x8E", 2), -1);         /* cut short */
 }
 
 static void text_rules(void **state)
@@ -133,13 +133,13 @@ static void dates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(luhn_known_numbers),
-		cmocka_unit_test(luhn_catches_single_digit_and_swaps),
-		cmocka_unit_test(member_codes_are_well_formed),
-		cmocka_unit_test(phone_masks),
-		cmocka_unit_test(utf8_lengths),
-		cmocka_unit_test(text_rules),
-		cmocka_unit_test(dates),
+	    cmocka_unit_test(luhn_known_numbers),
+	    cmocka_unit_test(luhn_catches_single_digit_and_swaps),
+	    cmocka_unit_test(member_codes_are_well_formed),
+	    cmocka_unit_test(phone_masks),
+	    cmocka_unit_test(utf8_lengths),
+	    cmocka_unit_test(text_rules),
+	    cmocka_unit_test(dates),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -34,15 +34,14 @@ static int open_db(struct fixture *f)
 		fprintf(stderr, "cannot open %s: %s\n", f->url, err.msg_en);
 		return -1;
 	}
-	snprintf(f->table, sizeof(f->table), "pt_test_%ld_%ld", (long)getpid(),
-		 (long)time(NULL));
+	snprintf(f->table, sizeof(f->table), "pt_test_%ld_%ld", (long)getpid(), (long)time(NULL));
 	pt_arena *a = pt_arena_new();
 	char *script = a ? pt_arena_printf(a,
-					   "CREATE TABLE %s (id {{pk}}, code TEXT NOT NULL, "
-					   "name TEXT, qty BIGINT);\n"
-					   "CREATE UNIQUE INDEX %s_code_uq ON %s (code);\n",
-					   f->table, f->table, f->table)
-			     : NULL;
+	                                   "CREATE TABLE %s (id {{pk}}, code TEXT NOT NULL, "
+	                                   "name TEXT, qty BIGINT);\n"
+	                                   "CREATE UNIQUE INDEX %s_code_uq ON %s (code);\n",
+	                                   f->table, f->table, f->table)
+	                 : NULL;
 	int rc = script ? pt_db_exec_script(f->db, script, &err) : -1;
 	if (rc != 0)
 		fprintf(stderr, "cannot create %s: %s\n", f->table, err.msg_en);
@@ -122,9 +121,9 @@ static int64_t insert(struct fixture *f, const char *code, const char *name, int
 	pt_rows r;
 	pt_val p[] = {PT_TEXT(code), PT_TEXT(name), PT_INT(qty)};
 	int rc = pt_db_query(f->db, f->arena,
-			     SQL(f, "INSERT INTO %s (code, name, qty) VALUES ($1, $2, $3) "
-				    "RETURNING id"),
-			     p, 3, &r, &err);
+	                     SQL(f, "INSERT INTO %s (code, name, qty) VALUES ($1, $2, $3) "
+	                            "RETURNING id"),
+	                     p, 3, &r, &err);
 	if (rc != 0)
 		print_error("insert %s: %s\n", code, err.msg_en);
 	assert_int_equal(rc, 0);
@@ -138,11 +137,11 @@ static int64_t count(struct fixture *f, const char *code)
 	pt_err err = {0};
 	pt_rows r;
 	pt_val p[] = {PT_TEXT(code)};
-	int rc = code ? pt_db_query(f->db, f->arena,
-				    SQL(f, "SELECT count(*) FROM %s WHERE code = $1"), p, 1, &r,
-				    &err)
-		      : pt_db_query(f->db, f->arena, SQL(f, "SELECT count(*) FROM %s"), NULL,
-				    0, &r, &err);
+	int rc =
+	    code ? pt_db_query(f->db, f->arena, SQL(f, "SELECT count(*) FROM %s WHERE code = $1"),
+	                       p, 1, &r, &err)
+	         : pt_db_query(f->db, f->arena, SQL(f, "SELECT count(*) FROM %s"), NULL, 0, &r,
+	                       &err);
 	assert_int_equal(rc, 0);
 	return pt_rows_int(&r, 0, 0);
 }
@@ -158,28 +157,30 @@ static void test_insert_returning(void **state)
 	pt_err err = {0};
 	int64_t changes = -1;
 	pt_val p[] = {PT_INT(10)};
-	assert_int_equal(pt_db_exec(f->db, SQL(f, "UPDATE %s SET qty = qty + $1"), p, 1,
-				    &changes, &err),
-			 0);
+	assert_int_equal(
+	    pt_db_exec(f->db, SQL(f, "UPDATE %s SET qty = qty + $1"), p, 1, &changes, &err), 0);
 	assert_int_equal(changes, 2);
 	pt_val none[] = {PT_TEXT("nobody")};
-	assert_int_equal(pt_db_exec(f->db, SQL(f, "DELETE FROM %s WHERE code = $1"), none, 1,
-				    &changes, &err),
-			 0);
+	assert_int_equal(
+	    pt_db_exec(f->db, SQL(f, "DELETE FROM %s WHERE code = $1"), none, 1, &changes, &err),
+	    0);
 	assert_int_equal(changes, 0);
 	/* changes may be NULL */
 	assert_int_equal(pt_db_exec(f->db, SQL(f, "UPDATE %s SET qty = 0"), NULL, 0, NULL, &err),
-			 0);
+	                 0);
 }
 
 static void test_nulls_and_int64(void **state)
 {
 	struct fixture *f = *state;
-	static const int64_t values[] = {9007199254740991, -9007199254740991, INT64_MAX,
-					 INT64_MIN, 0, -1};
-	static const char *const texts[] = {"9007199254740991", "-9007199254740991",
-					    "9223372036854775807", "-9223372036854775808", "0",
-					    "-1"};
+	static const int64_t values[] = {
+	    9007199254740991, -9007199254740991, INT64_MAX, INT64_MIN, 0, -1};
+	static const char *const texts[] = {"9007199254740991",
+	                                    "-9007199254740991",
+	                                    "9223372036854775807",
+	                                    "-9223372036854775808",
+	                                    "0",
+	                                    "-1"};
 	enum { N = sizeof(values) / sizeof(values[0]) };
 	for (int i = 0; i < N; i++) {
 		char code[8];
@@ -189,9 +190,9 @@ static void test_nulls_and_int64(void **state)
 	pt_err err = {0};
 	pt_rows r;
 	assert_int_equal(pt_db_query(f->db, f->arena,
-				     SQL(f, "SELECT name, qty, NULL FROM %s ORDER BY id"), NULL, 0,
-				     &r, &err),
-			 0);
+	                             SQL(f, "SELECT name, qty, NULL FROM %s ORDER BY id"), NULL, 0,
+	                             &r, &err),
+	                 0);
 	assert_int_equal(r.nrows, N);
 	assert_int_equal(r.ncols, 3);
 	for (int i = 0; i < N; i++) {
@@ -207,20 +208,20 @@ static void test_nulls_and_int64(void **state)
 	/* 64-bit and NULL parameters, not only results */
 	pt_val p[] = {PT_INT(INT64_MIN)};
 	assert_int_equal(pt_db_query(f->db, f->arena, SQL(f, "SELECT code FROM %s WHERE qty = $1"),
-				     p, 1, &r, &err),
-			 0);
+	                             p, 1, &r, &err),
+	                 0);
 	assert_int_equal(r.nrows, 1);
 	assert_string_equal(pt_rows_get(&r, 0, 0), "n3");
 	int64_t changes = 0;
 	pt_val q[] = {PT_NULLV, PT_TEXT("n0")};
-	assert_int_equal(pt_db_exec(f->db, SQL(f, "UPDATE %s SET name = $1 WHERE code = $2"), q,
-				    2, &changes, &err),
-			 0);
+	assert_int_equal(pt_db_exec(f->db, SQL(f, "UPDATE %s SET name = $1 WHERE code = $2"), q, 2,
+	                            &changes, &err),
+	                 0);
 	assert_int_equal(changes, 1);
 	assert_int_equal(pt_db_query(f->db, f->arena,
-				     SQL(f, "SELECT count(*) FROM %s WHERE name IS NULL"), NULL, 0,
-				     &r, &err),
-			 0);
+	                             SQL(f, "SELECT count(*) FROM %s WHERE name IS NULL"), NULL, 0,
+	                             &r, &err),
+	                 0);
 	assert_int_equal(pt_rows_int(&r, 0, 0), N / 2 + 1);
 }
 
@@ -242,8 +243,8 @@ static void test_unicode(void **state)
 	assert_int_equal(pt_rows_int(&r, 0, 2), 3); /* characters, not bytes */
 	pt_val q[] = {PT_TEXT("u2")};
 	assert_int_equal(pt_db_query(f->db, f->arena, SQL(f, "SELECT name FROM %s WHERE code = $1"),
-				     q, 1, &r, &err),
-			 0);
+	                             q, 1, &r, &err),
+	                 0);
 	assert_string_equal(pt_rows_get(&r, 0, 0), odd);
 }
 
@@ -254,9 +255,9 @@ static void test_empty_result(void **state)
 	pt_rows r;
 	pt_val p[] = {PT_TEXT("none")};
 	assert_int_equal(pt_db_query(f->db, f->arena,
-				     SQL(f, "SELECT id, name FROM %s WHERE code = $1"), p, 1, &r,
-				     &err),
-			 0);
+	                             SQL(f, "SELECT id, name FROM %s WHERE code = $1"), p, 1, &r,
+	                             &err),
+	                 0);
 	assert_int_equal(r.nrows, 0);
 	assert_int_equal(r.ncols, 2);
 	assert_null(pt_rows_get(&r, 0, 0));
@@ -270,9 +271,9 @@ static void test_unique_conflict(void **state)
 	pt_err err = {0};
 	pt_val p[] = {PT_TEXT("dup"), PT_TEXT("second"), PT_INT(2)};
 	assert_int_equal(pt_db_exec(f->db,
-				    SQL(f, "INSERT INTO %s (code, name, qty) VALUES ($1, $2, $3)"),
-				    p, 3, NULL, &err),
-			 -1);
+	                            SQL(f, "INSERT INTO %s (code, name, qty) VALUES ($1, $2, $3)"),
+	                            p, 3, NULL, &err),
+	                 -1);
 	assert_int_equal(err.code, PT_CONFLICT);
 	assert_string_equal(err.field, "code");
 	assert_int_equal(err.retry, 0);
@@ -318,7 +319,7 @@ struct attempt {
 	struct fixture *f;
 	int calls;
 	int fail_until; /* fail with retry while calls <= this */
-	pt_err first;	/* what the first attempt saw */
+	pt_err first;   /* what the first attempt saw */
 };
 
 static int insert_then_refuse(pt_db *db, void *ctx, pt_err *err)
@@ -378,8 +379,8 @@ static int flaky(pt_db *db, void *ctx, pt_err *err)
 	char code[16];
 	snprintf(code, sizeof(code), "try%d", a->calls);
 	pt_val p[] = {{.type = PT_V_TEXT, .s = code}, PT_NULLV, PT_INT(a->calls)};
-	if (pt_db_exec(db, SQL(a->f, "INSERT INTO %s (code, name, qty) VALUES ($1, $2, $3)"), p,
-		       3, NULL, err) != 0)
+	if (pt_db_exec(db, SQL(a->f, "INSERT INTO %s (code, name, qty) VALUES ($1, $2, $3)"), p, 3,
+	               NULL, err) != 0)
 		return -1;
 	if (a->calls <= a->fail_until) {
 		pt_err_set(err, PT_INTERNAL, NULL, "serialization failure", "序列化失败");
@@ -417,8 +418,8 @@ static int read_count(pt_db *db, void *ctx, pt_err *err)
 {
 	struct attempt *a = ctx;
 	pt_rows r;
-	if (pt_db_query(db, a->f->arena, SQL(a->f, "SELECT count(*) FROM %s"), NULL, 0, &r,
-			err) != 0)
+	if (pt_db_query(db, a->f->arena, SQL(a->f, "SELECT count(*) FROM %s"), NULL, 0, &r, err) !=
+	    0)
 		return -1;
 	a->calls = (int)pt_rows_int(&r, 0, 0);
 	return 0;
@@ -507,10 +508,10 @@ static void test_pg_session(void **state)
 	pt_rows r;
 	assert_int_equal(pt_db_kind_of(f->db), PT_DB_POSTGRES);
 	assert_int_equal(pt_db_query(f->db, f->arena,
-				     "SELECT current_setting('TimeZone'), "
-				     "current_setting('client_encoding')",
-				     NULL, 0, &r, &err),
-			 0);
+	                             "SELECT current_setting('TimeZone'), "
+	                             "current_setting('client_encoding')",
+	                             NULL, 0, &r, &err),
+	                 0);
 	assert_string_equal(pt_rows_get(&r, 0, 0), "UTC");
 	assert_string_equal(pt_rows_get(&r, 0, 1), "UTF8");
 }
@@ -519,7 +520,7 @@ static const char *raise_sql(const char *condition)
 {
 	static char sql[160];
 	snprintf(sql, sizeof(sql),
-		 "DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '%s'; END $$", condition);
+	         "DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '%s'; END $$", condition);
 	return sql;
 }
 
@@ -528,18 +529,18 @@ static void test_pg_sqlstates(void **state)
 	struct fixture *f = *state;
 	pt_err err = {0};
 	assert_int_equal(pt_db_exec(f->db, raise_sql("serialization_failure"), NULL, 0, NULL, &err),
-			 -1);
+	                 -1);
 	assert_int_equal(err.code, PT_INTERNAL);
 	assert_int_equal(err.retry, 1);
 	assert_int_equal(pt_db_exec(f->db, raise_sql("deadlock_detected"), NULL, 0, NULL, &err),
-			 -1);
+	                 -1);
 	assert_int_equal(err.code, PT_INTERNAL);
 	assert_int_equal(err.retry, 1);
 	assert_int_equal(pt_db_exec(f->db, raise_sql("division_by_zero"), NULL, 0, NULL, &err), -1);
 	assert_int_equal(err.code, PT_INTERNAL);
 	assert_int_equal(err.retry, 0);
 	assert_int_equal(pt_db_exec(f->db, raise_sql("lock_not_available"), NULL, 0, NULL, &err),
-			 -1);
+	                 -1);
 	assert_int_equal(err.code, PT_UNAVAILABLE);
 	assert_int_equal(err.retry, 0);
 }
@@ -590,9 +591,8 @@ static int backend_pid(struct fixture *f)
 {
 	pt_err err = {0};
 	pt_rows r;
-	assert_int_equal(pt_db_query(f->db, f->arena, "SELECT pg_backend_pid()", NULL, 0, &r,
-				     &err),
-			 0);
+	assert_int_equal(pt_db_query(f->db, f->arena, "SELECT pg_backend_pid()", NULL, 0, &r, &err),
+	                 0);
 	return (int)pt_rows_int(&r, 0, 0);
 }
 
@@ -605,9 +605,9 @@ static void terminate(struct fixture *f, int pid)
 	pt_rows r;
 	assert_int_equal(pt_db_open(&other, f->url, &err), 0);
 	pt_val p[] = {PT_INT(pid)};
-	assert_int_equal(pt_db_query(other, f->arena, "SELECT pg_terminate_backend($1, 5000)", p,
-				     1, &r, &err),
-			 0);
+	assert_int_equal(
+	    pt_db_query(other, f->arena, "SELECT pg_terminate_backend($1, 5000)", p, 1, &r, &err),
+	    0);
 	assert_string_equal(pt_rows_get(&r, 0, 0), "t");
 	pt_db_close(other);
 }
@@ -657,13 +657,13 @@ static void test_pg_open_failure(void **state)
 {
 	(void)state;
 	static const char *const urls[] = {
-		/* nothing listens on port 1: connection refused */
-		"postgresql://patron:Sekrit-PW@127.0.0.1:1/patron",
-		/* a bad escape in the password: libpq quotes the token it cannot read */
-		"postgresql://patron:Sekrit%zz@127.0.0.1:1/patron",
-		/* an unencoded '/' in the password makes libpq misread the host */
-		"postgresql://patron:Sekrit/x@127.0.0.1:1/patron",
-		"postgresql://127.0.0.1:1/patron?user=patron&password=Sekrit-PW",
+	    /* nothing listens on port 1: connection refused */
+	    "postgresql://patron:Sekrit-PW@127.0.0.1:1/patron",
+	    /* a bad escape in the password: libpq quotes the token it cannot read */
+	    "postgresql://patron:Sekrit%zz@127.0.0.1:1/patron",
+	    /* an unencoded '/' in the password makes libpq misread the host */
+	    "postgresql://patron:Sekrit/x@127.0.0.1:1/patron",
+	    "postgresql://127.0.0.1:1/patron?user=patron&password=Sekrit-PW",
 	};
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		pt_db *db = NULL;
@@ -680,31 +680,30 @@ static void test_pg_open_failure(void **state)
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
-#define COMMON_TESTS                                                                         \
-	T(test_insert_returning), T(test_nulls_and_int64), T(test_unicode),                  \
-		T(test_empty_result), T(test_unique_conflict), T(test_syntax_error),         \
-		T(test_tx_commit), T(test_tx_rollback), T(test_tx_conflict),                 \
-		T(test_tx_retry), T(test_tx_retry_bounded), T(test_tx_read),                 \
-		T(test_rollback_harmless), T(test_many_statements), T(test_many_params)
+#define COMMON_TESTS                                                                               \
+	T(test_insert_returning), T(test_nulls_and_int64), T(test_unicode), T(test_empty_result),  \
+	    T(test_unique_conflict), T(test_syntax_error), T(test_tx_commit), T(test_tx_rollback), \
+	    T(test_tx_conflict), T(test_tx_retry), T(test_tx_retry_bounded), T(test_tx_read),      \
+	    T(test_rollback_harmless), T(test_many_statements), T(test_many_params)
 
 int main(void)
 {
 	const struct CMUnitTest sqlite_tests[] = {COMMON_TESTS};
 	const struct CMUnitTest pg_tests[] = {
-		COMMON_TESTS,
-		T(test_pg_session),
-		T(test_pg_sqlstates),
-		T(test_pg_serialization_retried),
-		T(test_pg_failed_tx),
-		T(test_pg_reconnect_idle),
-		T(test_pg_reconnect_in_tx),
-		cmocka_unit_test(test_pg_open_failure),
+	    COMMON_TESTS,
+	    T(test_pg_session),
+	    T(test_pg_sqlstates),
+	    T(test_pg_serialization_retried),
+	    T(test_pg_failed_tx),
+	    T(test_pg_reconnect_idle),
+	    T(test_pg_reconnect_in_tx),
+	    cmocka_unit_test(test_pg_open_failure),
 	};
 	int failed = cmocka_run_group_tests_name("db_sqlite", sqlite_tests, group_setup_sqlite,
-						 group_teardown);
+	                                         group_teardown);
 	if (getenv("PATRON_TEST_PG_URL") && *getenv("PATRON_TEST_PG_URL"))
 		failed += cmocka_run_group_tests_name("db_postgres", pg_tests, group_setup_pg,
-						      group_teardown);
+		                                      group_teardown);
 	else
 		printf("# db_postgres skipped: PATRON_TEST_PG_URL is not set\n");
 	return failed ? 1 : 0;

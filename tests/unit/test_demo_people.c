@@ -9,7 +9,7 @@
 
 #include "core/demo_people.h"
 
-#define N PT_DEMO_PEOPLE_COUNT
+#define N    PT_DEMO_PEOPLE_COUNT
 #define SEED PT_DEMO_PEOPLE_SEED
 
 /* Decodes one UTF-8 sequence, rejecting overlongs, surrogates and stray bytes. Returns its
@@ -20,7 +20,10 @@ static int utf8_decode(const unsigned char *s, uint32_t *cp)
 		*cp = s[0];
 		return 1;
 	}
-	int len = (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	int len = (s[0] & 0xe0) == 0xc0   ? 2
+	          : (s[0] & 0xf0) == 0xe0 ? 3
+	          : (s[0] & 0xf8) == 0xf0 ? 4
+	                                  : 0;
 	if (len == 0)
 		return 0;
 	uint32_t c = s[0] & (0x7f >> len);
@@ -91,11 +94,11 @@ static void test_golden(void **state)
 		const char *name, *phone, *gender, *birthday;
 		int store;
 	} want[] = {
-		{0, "史雪红", "18362695611", "female", "1973-11-19", 2},
-		{1, "刘天一", "15699275974", "male", "2003-08-01", 0},
-		{2, "卢浩程", "13382972452", "male", "1991-05-25", 2},
-		{1234, "贺锦泽", "18042803729", "male", "1990-12-27", 0},
-		{9999, "金慧", "19360838929", "female", "1984-05-20", 0},
+	    {0, "史雪红", "18362695611", "female", "1973-11-19", 2},
+	    {1, "刘天一", "15699275974", "male", "2003-08-01", 0},
+	    {2, "卢浩程", "13382972452", "male", "1991-05-25", 2},
+	    {1234, "贺锦泽", "18042803729", "male", "1990-12-27", 0},
+	    {9999, "金慧", "19360838929", "female", "1984-05-20", 0},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		pt_demo_person p;
@@ -209,8 +212,10 @@ static void test_names(void **state)
 }
 
 /* A name containing one of these characters reads as a man's or a woman's to anyone. */
-static const char *const male_marks[] = {"强", "伟", "军", "刚", "勇", "涛", "鹏", "杰", "峰", "龙"};
-static const char *const female_marks[] = {"英", "芳", "娟", "婷", "燕", "兰", "梅", "霞", "丽", "娜"};
+static const char *const male_marks[] = {"强", "伟", "军", "刚", "勇",
+                                         "涛", "鹏", "杰", "峰", "龙"};
+static const char *const female_marks[] = {"英", "芳", "娟", "婷", "燕",
+                                           "兰", "梅", "霞", "丽", "娜"};
 
 static int has_any(const char *given, const char *const *marks, size_t n)
 {
@@ -232,8 +237,8 @@ static void test_gender(void **state)
 		assert_true(is_male || is_female);
 		male += is_male;
 		female += is_female;
-		/* Skip the surname (one character, three bytes, or a compound of two) before looking:
-		 * 龙 and 梅 are surnames too. */
+		/* Skip the surname (one character, three bytes, or a compound of two) before
+		 * looking: 龙 and 梅 are surnames too. */
 		const char *given = p.name + 3;
 		if (strlen(p.name) == 12 || (strlen(p.name) == 9 && !strncmp(p.name, "欧阳", 6)))
 			given = p.name + 6;
@@ -298,16 +303,16 @@ static void test_home_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_deterministic),
-		cmocka_unit_test(test_golden),
-		cmocka_unit_test(test_seeds_differ),
-		cmocka_unit_test(test_phones_unique),
-		cmocka_unit_test(test_phone_suffixes_unique_1m),
-		cmocka_unit_test(test_phone_format),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_gender),
-		cmocka_unit_test(test_birthdays),
-		cmocka_unit_test(test_home_store),
+	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_golden),
+	    cmocka_unit_test(test_seeds_differ),
+	    cmocka_unit_test(test_phones_unique),
+	    cmocka_unit_test(test_phone_suffixes_unique_1m),
+	    cmocka_unit_test(test_phone_format),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_gender),
+	    cmocka_unit_test(test_birthdays),
+	    cmocka_unit_test(test_home_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

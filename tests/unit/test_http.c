@@ -18,18 +18,17 @@ static int dummy(pt_req *req, pt_err *err)
 }
 
 static const pt_route routes[] = {
-	{PT_GET, "/healthz", dummy, 0, 0},
-	{PT_GET, "/api/v1/members", dummy, 0, 0},
-	{PT_POST, "/api/v1/members", dummy, 0, 0},
-	{PT_GET, "/api/v1/members/lookup", dummy, 0, 0},
-	{PT_GET, "/api/v1/members/{id}", dummy, 0, 0},
-	{PT_PATCH, "/api/v1/members/{id}", dummy, 0, 0},
-	{PT_GET, "/api/v1/members/{id}/ledger", dummy, 0, 0},
+    {PT_GET, "/healthz", dummy, 0, 0},
+    {PT_GET, "/api/v1/members", dummy, 0, 0},
+    {PT_POST, "/api/v1/members", dummy, 0, 0},
+    {PT_GET, "/api/v1/members/lookup", dummy, 0, 0},
+    {PT_GET, "/api/v1/members/{id}", dummy, 0, 0},
+    {PT_PATCH, "/api/v1/members/{id}", dummy, 0, 0},
+    {PT_GET, "/api/v1/members/{id}/ledger", dummy, 0, 0},
 };
 enum { N = sizeof(routes) / sizeof(routes[0]) };
 
-static int match(pt_method m, const char *path, const char **name, const char **value,
-		 char *allow)
+static int match(pt_method m, const char *path, const char **name, const char **value, char *allow)
 {
 	char buf[256];
 	const char *names[PT_MAX_PATH_PARAMS];
@@ -106,7 +105,7 @@ static void json_fields(void **state)
 	pt_err err = {0};
 	pt_field f;
 	json_t *o = parse("{\"name\":\"王秀英\",\"n\":5,\"blank\":\"  \","
-			  "\"ctl\":\"a\\u0007\",\"x\":null,\"arr\":[1,2,3],\"big\":1.5}");
+	                  "\"ctl\":\"a\\u0007\",\"x\":null,\"arr\":[1,2,3],\"big\":1.5}");
 	assert_non_null(o);
 	static const char *const allowed[] = {"name", "n", NULL};
 	assert_int_equal(pt_json_only(o, allowed, &err), -1);
@@ -158,9 +157,9 @@ static void rfc3339(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(routes_match),	   cmocka_unit_test(routes_refuse),
-		cmocka_unit_test(accept_language), cmocka_unit_test(json_fields),
-		cmocka_unit_test(rfc3339),
+	    cmocka_unit_test(routes_match),    cmocka_unit_test(routes_refuse),
+	    cmocka_unit_test(accept_language), cmocka_unit_test(json_fields),
+	    cmocka_unit_test(rfc3339),
 	};
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
