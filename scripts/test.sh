@@ -42,8 +42,8 @@ unit() {
 	(cd "$dir" && PATRON_TEST_PG_URL=${pg_url:-} ctest --output-on-failure -V) >"$out" 2>&1
 	local rc=$?
 	local p f
-	p=$(grep -E '\[  PASSED  \] [0-9]+ test' "$out" | awk '{s+=$4} END {print s+0}')
-	f=$(grep -E '\[  FAILED  \] [0-9]+ test' "$out" | awk '{s+=$4} END {print s+0}')
+	p=$(sed -nE 's/.*\[  PASSED  \] ([0-9]+) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+	f=$(sed -nE 's/.*\[  FAILED  \] ([0-9]+) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
 	if ((rc != 0)); then tail -n 60 "$out"; fi
 	echo "unit: $p passed, $f failed" >>"$out"
 	count "$name" "$rc" "$out"

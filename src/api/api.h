@@ -10,7 +10,7 @@ extern const pt_route pt_api_routes[];
 extern const int pt_api_route_count;
 
 /* Fields of a JSON body. */
-enum { PT_F_REQUIRED = 1, PT_F_NULLABLE = 2 };
+enum { PT_F_REQUIRED = 1, PT_F_NULLABLE = 2, PT_F_MULTILINE = 4 };
 
 typedef struct {
 	bool present, is_null;
@@ -30,7 +30,7 @@ int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64
 int pt_json_array(json_t *obj, const char *key, unsigned flags, int max_items, pt_field *out,
                   pt_err *err);
 /* Checks a text value that did not come from JSON (a query argument), by the same rules. */
-int pt_text_check(const char *key, const char *s, int min, int max, pt_err *err);
+int pt_text_check(const char *key, const char *s, unsigned flags, int min, int max, pt_err *err);
 
 /* Lists: limit (1..500, default 50) and an opaque cursor. */
 int pt_list_params(pt_req *req, int64_t *after_id, int *limit, pt_err *err);

@@ -51,15 +51,19 @@ static int lookup(json_t *obj, const char *key, unsigned flags, pt_field *out, p
 	return 1;
 }
 
-int pt_text_check(const char *key, const char *s, int min, int max, pt_err *err)
+int pt_text_check(const char *key, const char *s, unsigned flags, int min, int max, pt_err *err)
 {
 	long chars = pt_utf8_length(s, strlen(s));
 	if (chars < 0)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' is not valid UTF-8",
 		                  "“%s”不是有效的 UTF-8 文本", key);
-	if (pt_text_has_control(s))
+	if (pt_text_has_control(s, flags & PT_F_MULTILINE))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key,
 		                  "'%s' contains a control character", "“%s”含有控制字符", key);
+	if (min == 0 && chars > max)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, key,
+		                  "'%s' may be at most %d characters", "“%s”最多 %d 个字符", key,
+		                  max);
 	if (chars < min || chars > max || (min >= 1 && pt_text_is_blank(s)))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be %d to %d characters",
 		                  "“%s”须为 %d 至 %d 个字符", key, min, max);
@@ -80,7 +84,7 @@ int pt_json_text(json_t *obj, const char *key, unsigned flags, int min, int max,
 	if (strlen(out->s) != json_string_length(out->j))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' contains a NUL character",
 		                  "“%s”含有 NUL 字符", key);
-	return pt_text_check(key, out->s, min, max, err);
+	return pt_text_check(key, out->s, flags, min, max, err);
 }
 
 int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64_t max,

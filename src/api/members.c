@@ -79,10 +79,9 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 	    "name",     "phone", "gender",        "birthday", "card_no",
 	    "store_id", "tags",  "referral_code", "note",     NULL};
 	json_t *b = req->body;
-	unsigned required = create ? PT_F_REQUIRED : 0,
-	         optional = create ? PT_F_NULLABLE : PT_F_NULLABLE;
+	unsigned required = create ? PT_F_REQUIRED : 0, optional = PT_F_NULLABLE;
 	pt_field name, phone, gender, birthday, card, store, tags, ref, note;
-	if (pt_json_only(b, create ? create_fields : create_fields, err) ||
+	if (pt_json_only(b, create_fields, err) ||
 	    pt_json_text(b, "name", required, 1, 64, &name, err) ||
 	    pt_json_text(b, "phone", required, 0, 64, &phone, err) ||
 	    pt_json_text(b, "gender", optional, 0, 16, &gender, err) ||
@@ -91,7 +90,7 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 	    pt_json_int(b, "store_id", optional, 1, (INT64_C(1) << 53) - 1, &store, err) ||
 	    pt_json_array(b, "tags", optional, MAX_TAGS, &tags, err) ||
 	    pt_json_text(b, "referral_code", PT_F_NULLABLE, 1, 32, &ref, err) ||
-	    pt_json_text(b, "note", optional, 0, 500, &note, err))
+	    pt_json_text(b, "note", PT_F_NULLABLE | PT_F_MULTILINE, 0, 500, &note, err))
 		return -1;
 	if (!create && ref.present)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "referral_code",
@@ -119,7 +118,7 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 		json_array_foreach(tags.j, i, v)
 		{
 			const char *t = json_string_value(v);
-			if (!t || pt_text_check("tags", t, 1, 32, err) != 0)
+			if (!t || pt_text_check("tags", t, 0, 1, 32, err) != 0)
 				return pt_err_set(err, PT_INVALID_ARGUMENT, "tags",
 				                  "each tag must be a string of 1 to 32 characters",
 				                  "每个标签须为 1 至 32 个字符的字符串");
@@ -241,9 +240,9 @@ int pt_api_members_search(pt_req *req, pt_err *err)
 	f.tag = pt_req_query(req, "tag");
 	if (f.q && !*f.q)
 		f.q = NULL;
-	if (f.q && pt_text_check("q", f.q, 1, 64, err))
+	if (f.q && pt_text_check("q", f.q, 0, 1, 64, err))
 		return -1;
-	if (f.tag && pt_text_check("tag", f.tag, 1, 32, err))
+	if (f.tag && pt_text_check("tag", f.tag, 0, 1, 32, err))
 		return -1;
 	if (query_id(req, "store_id", &f.store_id, err) ||
 	    query_id(req, "tier_id", &f.tier_id, err) ||

@@ -19,7 +19,7 @@ static int read_store(json_t *body, bool create, pt_store_patch *out, pt_err *er
 	if (pt_json_only(body, allowed, err) ||
 	    pt_json_text(body, "code", req, 1, 32, &code, err) ||
 	    pt_json_text(body, "name", req, 1, 64, &name, err) ||
-	    pt_json_text(body, "address", PT_F_NULLABLE, 0, 200, &address, err) ||
+	    pt_json_text(body, "address", PT_F_NULLABLE | PT_F_MULTILINE, 0, 200, &address, err) ||
 	    pt_json_text(body, "phone", PT_F_NULLABLE, 0, 32, &phone, err))
 		return -1;
 	if (code.s && !pt_text_all_in(code.s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

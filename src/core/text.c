@@ -44,10 +44,12 @@ long pt_utf8_length(const char *s, size_t n)
 	return count;
 }
 
-bool pt_text_has_control(const char *s)
+bool pt_text_has_control(const char *s, bool allow_line_breaks)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (; *p; p++) {
+		if (allow_line_breaks && (*p == '\n' || *p == '\r' || *p == '\t'))
+			continue;
 		if (*p < 0x20 || *p == 0x7F)
 			return true;
 		/* C1 controls U+0080..U+009F are encoded C2 80..C2 9F. */

@@ -49,6 +49,7 @@ bool pt_http_prefers_english(const char *accept_language);
 struct pt_req {
 	pt_ctx ctx; /* db, arena, caller: what the service layer needs */
 	pt_method method;
+	const char *method_name; /* as sent, for messages */
 	const char *path;
 	json_t *body; /* the parsed JSON object for POST/PUT/PATCH with a body, else NULL */
 	const char *param_names[PT_MAX_PATH_PARAMS];

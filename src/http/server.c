@@ -332,7 +332,7 @@ static enum MHD_Result dispatch(request *r)
 	}
 	if (route == -2) {
 		pt_err_set(&err, PT_METHOD_NOT_ALLOWED, NULL, "%s is not allowed here; use %s",
-		           "此处不允许 %s；可用 %s", pt_method_name(req->method), allow);
+		           "此处不允许 %s；可用 %s", req->method_name, allow);
 		return send_error(r, &err, allow);
 	}
 	r->route = route;
@@ -374,7 +374,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->start_ns = now_ns();
 		r->req.ctx.arena = arena;
 		r->req.conn = conn;
-		r->req.method = pt_method_parse(method);
+		/* HEAD is GET without the body, which the server leaves out by itself. */
+		r->req.method = pt_method_parse(strcmp(method, "HEAD") == 0 ? "GET" : method);
+		r->req.method_name = pt_arena_strdup(arena, method);
 		r->req.path = pt_arena_strdup(arena, url);
 		r->req.english = pt_http_prefers_english(
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language"));
@@ -487,7 +489,7 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_END);
 	if (!d)
 		return pt_err_set(err, PT_UNAVAILABLE, "listen", "cannot listen on %s: %s",
 		                  "无法监听 %s：%s", cfg->listen, strerror(errno));

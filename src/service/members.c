@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/card.h"
+#include "core/text.h"
 #include "util/clock.h"
 
 enum { CODE_LEN = 8 };
@@ -200,6 +201,7 @@ int pt_svc_member_lookup(pt_ctx *ctx, const char *by, const char *value, pt_memb
 	if (found)
 		return 0;
 	if (strcmp(column, "card_no") == 0 && strlen(value) == PT_CARD_DIGITS &&
+	    pt_text_all_digits(value) &&
 	    !pt_luhn_valid(value))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, by,
 		                  "card number %s has a wrong check digit: probably mistyped",

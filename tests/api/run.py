@@ -25,7 +25,6 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import harness  # noqa: E402
 from harness import Config, Ctx, Failure, Group, start_instance  # noqa: E402
 
 # Imported for their registrations, in the order they run.

@@ -1,7 +1,9 @@
 """HTTP conventions shared by every endpoint: request ids, errors, body rules, languages, lists."""
 
-from harness import (ANY, API, MAX_BODY, Group, check, eq, expect, expect_error, has_cjk,
-                     raw_exchange)
+import socket
+
+from harness import (ANY, API, MAX_BODY, Group, check, eq, expect, expect_error, fail,
+                     has_cjk, raw_exchange)
 
 group = Group("conventions")
 
@@ -293,8 +295,6 @@ def chunked_bodies(ctx):
 @group.test
 def pipelined_requests(ctx):
     """Three requests written at once on one connection get three answers, in order."""
-    import socket
-    import http.client
     reqs = b""
     for rid in ["pipe-1", "pipe-2", "pipe-3"]:
         reqs += (f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: {rid}\r\n\r\n").encode()
@@ -303,12 +303,18 @@ def pipelined_requests(ctx):
         s.sendall(reqs)
         f = s.makefile("rb")
         for rid in ["pipe-1", "pipe-2", "pipe-3"]:
-            r = http.client.HTTPResponse(s)
-            r.fp = f
-            r.begin()
-            r.read()
-            eq(r.status, 200, f"status of {rid}")
-            eq(r.getheader("X-Request-Id"), rid, "X-Request-Id (answer order)")
+            status = f.readline().split(b" ")
+            eq(status[1] if len(status) > 1 else status, b"200", f"status of {rid}")
+            headers = {}
+            while True:
+                line = f.readline()
+                check(line, f"connection closed inside the answer to {rid}")
+                if line in (b"\r\n", b"\n"):
+                    break
+                k, _, v = line.decode("latin-1").partition(":")
+                headers[k.strip().lower()] = v.strip()
+            f.read(int(headers.get("content-length", "0")))
+            eq(headers.get("x-request-id"), rid, "X-Request-Id (answer order)")
     finally:
         s.close()
 
@@ -324,30 +330,51 @@ def odd_requests_are_refused_not_crashed(ctx):
         ("GET", f"{API}/members/lookup?card_no=%FF", None),
         ("GET", f"{API}/members/lookup?phone=1&phone=2", None),
         ("GET", f"{API}/members?limit=%00", None),
-        ("GET", f"{API}/members?" + "&".join(f"p{i}=1" for i in range(2000)), None),
+        ("GET", f"{API}/members?" + "&".join(f"p{i}=1" for i in range(300)), None),
         ("GET", f"{API}/members?limit=10&limit=20", None),
         ("GET", f"{API}/stores/%00", None),
         ("GET", f"{API}/stores/1%2F2", None),
         ("GET", f"{API}/" + "x/" * 3000, None),
         ("GET", f"{API}/members?tag=" + "t" * 5000, None),
     ]
+    c = ctx.client(token=ctx.api.token, timeout=5)
     for method, path, body in cases:
         with ctx.case(path[:60]):
             try:
-                r = ctx.api.request(method, path)
-            except (OSError, Exception) as e:  # noqa: BLE001
-                if not ctx.inst.alive():
-                    raise
-                ctx.api.close()
-                continue  # the server may refuse a huge request line by closing
+                r = c.request(method, path)
+            except TimeoutError:
+                c.close()
+                fail(f"no answer within 5 s to {method} {path[:80]}... ({len(path)} chars)")
             check(r.status < 500, f"5xx for an odd request: {r}")
             if r.status >= 400:
                 expect_error(r, r.status, r.json["error"]["code"])
     with ctx.case("huge header"):
         try:
-            r = ctx.api.get(f"{API}/stores", headers={"X-Junk": "j" * 60000})
-            check(r.status < 500 or r.status == 431, f"huge header: {r}")
+            r = c.get(f"{API}/stores", headers={"X-Junk": "j" * 60000})
+            check(r.status < 500, f"huge header: {r}")
+        except TimeoutError:
+            fail("no answer within 5 s to a request with a 60 KB header")
         except OSError:
-            ctx.api.close()
+            pass  # refusing it by closing the connection is fine
     check(ctx.inst.alive(), "the server died")
     expect(ctx.anon.get("/healthz"), 200)
+
+
+@group.test
+def many_query_parameters_get_an_answer(ctx):
+    """A query string of 1,000 parameters (15 KB) is answered (any 4xx, or 200), not left
+    hanging until the connection times out."""
+    q = "&".join(f"p{i}=1" for i in range(1000))
+    s = socket.create_connection(("127.0.0.1", ctx.port), timeout=5)
+    try:
+        s.sendall(f"GET {API}/members?{q} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Authorization: Bearer {ctx.api.token}\r\n\r\n".encode())
+        try:
+            data = s.recv(200)
+        except TimeoutError:
+            fail("no answer within 5 s (the connection stays open, silent)")
+        check(data.startswith(b"HTTP/1.1 ") and data[9:10] in (b"2", b"4"),
+              f"answer: {data[:80]!r} (empty: closed without an answer)")
+    finally:
+        s.close()
+    check(ctx.inst.alive(), "the server died")

@@ -97,10 +97,12 @@ static void utf8_lengths(void **state)
 static void text_rules(void **state)
 {
 	(void)state;
-	assert_true(pt_text_has_control("a\tb"));
-	assert_true(pt_text_has_control("a\x7f"));
-	assert_true(pt_text_has_control("a\xC2\x85"));
-	assert_false(pt_text_has_control("王 秀英"));
+	assert_true(pt_text_has_control("a\tb", false));
+	assert_false(pt_text_has_control("a\r\nb\tc", true));
+	assert_true(pt_text_has_control("a\nb\x01", true));
+	assert_true(pt_text_has_control("a\x7f", false));
+	assert_true(pt_text_has_control("a\xC2\x85", true));
+	assert_false(pt_text_has_control("王 秀英", false));
 	assert_true(pt_text_is_blank(""));
 	assert_true(pt_text_is_blank("  \xE3\x80\x80 "));
 	assert_false(pt_text_is_blank(" a "));
