@@ -5,7 +5,10 @@
 
 #include "api/api.h"
 #include "http/http.h"
+#include "service/jobs.h"
+#include "service/points.h"
 #include "service/setup.h"
+#include "service/tiers.h"
 #include "store/repo.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -22,6 +25,7 @@ static const struct {
     {"init", "create the database and the owner account (--demo adds a demo business)"},
     {"migrate", "apply schema migrations (serve also does this at start)"},
     {"check", "verify the database's invariants; exits 1 when anything is wrong"},
+    {"jobs", "run a periodic job now: patron jobs expire | patron jobs tiers"},
     {"version", "print the version"},
     {"help", "show this help, or the settings of one command: patron help serve"},
 };
@@ -120,6 +124,36 @@ static int cmd_check(void)
 	return 0;
 }
 
+static const char *job_name;
+
+static int cmd_jobs(void)
+{
+	pt_err err = {0};
+	if (pt_settings.now[0]) {
+		int64_t ms;
+		if (pt_clock_parse_rfc3339(pt_settings.now, &ms) != 0) {
+			fprintf(stderr, "patron: --now must be an RFC 3339 time\n");
+			return 2;
+		}
+		pt_clock_set_ms(ms);
+	}
+	pt_db *db = open_migrated(&err);
+	if (!db)
+		return fail(&err);
+	int64_t a = 0, b = 0;
+	int rc = strcmp(job_name, "expire") == 0 ? pt_svc_job_expire(db, &a, &b, &err)
+	                                         : pt_svc_job_tiers(db, &a, &err);
+	pt_db_close(db);
+	if (rc != 0)
+		return fail(&err);
+	if (strcmp(job_name, "expire") == 0)
+		printf("expire: %lld points expired for %lld members\n", (long long)a,
+		       (long long)b);
+	else
+		printf("tiers: %lld members changed tier\n", (long long)a);
+	return 0;
+}
+
 static int cmd_serve(void)
 {
 	pt_err err = {0};
@@ -131,7 +165,12 @@ static int cmd_serve(void)
 	                        .db_url = pt_settings.db,
 	                        .workers = (int)pt_settings.workers,
 	                        .routes = pt_api_routes,
-	                        .nroutes = pt_api_route_count};
+	                        .nroutes = pt_api_route_count,
+	                        .test_clock = pt_settings.test_clock,
+	                        .background = pt_svc_jobs_background};
+	if (pt_settings.test_clock)
+		pt_log_warn("msg=\"test clock enabled: PUT /api/v1/_test/clock can set the time; "
+		            "never use this in production\"");
 	if (pt_server_run(&cfg, &err) != 0)
 		return fail(&err);
 	return 0;
@@ -163,6 +202,17 @@ int main(int argc, char **argv)
 		run = cmd_migrate;
 	else if (!strcmp(cmd, "check"))
 		run = cmd_check;
+	else if (!strcmp(cmd, "jobs")) {
+		if (argc < 3 || (strcmp(argv[2], "expire") && strcmp(argv[2], "tiers"))) {
+			fprintf(stderr,
+			        "usage: patron jobs expire|tiers [--db URL] [--now TIME]\n");
+			return 2;
+		}
+		job_name = argv[2];
+		run = cmd_jobs;
+		argv++;
+		argc--;
+	}
 	if (!run) {
 		fprintf(stderr, "patron: unknown command '%s'\n\n", cmd);
 		return usage(stderr);
@@ -181,10 +231,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pt_log_set_level(level);
-	if (pt_clock_set_zone(pt_settings.time_zone) != 0) {
-		fprintf(stderr, "patron: unknown time zone '%s'\n", pt_settings.time_zone);
-		return 2;
-	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "patron: libsodium failed to initialise\n");
 		return 1;

@@ -61,5 +61,19 @@ int pt_api_members_lookup(pt_req *req, pt_err *err);
 int pt_api_members_get(pt_req *req, pt_err *err);
 int pt_api_members_patch(pt_req *req, pt_err *err);
 int pt_api_members_erase(pt_req *req, pt_err *err);
+int pt_api_settings_points_get(pt_req *req, pt_err *err);
+int pt_api_settings_points_put(pt_req *req, pt_err *err);
+int pt_api_ledger_list(pt_req *req, pt_err *err);
+int pt_api_points_adjust(pt_req *req, pt_err *err);
+int pt_api_reminders_expiring(pt_req *req, pt_err *err);
+int pt_api_tiers_list(pt_req *req, pt_err *err);
+int pt_api_tiers_create(pt_req *req, pt_err *err);
+int pt_api_tiers_get(pt_req *req, pt_err *err);
+int pt_api_tiers_patch(pt_req *req, pt_err *err);
+int pt_api_tiers_delete(pt_req *req, pt_err *err);
+int pt_api_tier_history(pt_req *req, pt_err *err);
+int pt_api_test_clock_get(pt_req *req, pt_err *err);
+int pt_api_test_clock_put(pt_req *req, pt_err *err);
+int pt_api_test_job(pt_req *req, pt_err *err);
 
 #endif

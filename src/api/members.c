@@ -5,7 +5,6 @@
 #include "core/dates.h"
 #include "core/text.h"
 #include "service/members.h"
-#include "util/clock.h"
 
 enum { MAX_TAGS = 20 };
 
@@ -22,16 +21,21 @@ static json_t *member_json(pt_req *req, const pt_member *m)
 	json_t *tier = m->tier_id ? json_pack("{s:I, s:s?}", "id", (json_int_t)m->tier_id, "name",
 	                                      m->tier_name)
 	                          : json_null();
-	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, "
-	                 "s:[], s:I, s:o, s:o}",
-	                 "id", (json_int_t)m->id, "card_no", m->card_no, "name", m->name, "phone",
-	                 phone, "gender", pt_json_opt_str(m->gender), "birthday",
-	                 pt_json_opt_str(m->birthday), "store_id", pt_json_opt_id(m->store_id),
-	                 "referral_code", m->referral_code, "referrer_id",
-	                 pt_json_opt_id(m->referrer_id), "tags", tags ? tags : json_array(), "note",
-	                 pt_json_opt_str(m->note), "tier", tier, "points", (json_int_t)m->points,
-	                 "points_expiring", "total_spend", (json_int_t)m->total_spend, "created_at",
-	                 pt_json_time(m->created_at), "updated_at", pt_json_time(m->updated_at));
+	json_t *expiring = json_array();
+	for (int i = 0; i < m->nexpiring; i++)
+		json_array_append_new(expiring, json_pack("{s:I, s:s}", "points",
+		                                          (json_int_t)m->expiring[i].remaining,
+		                                          "expires_on", m->expiring[i].expires_on));
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, "
+	    "s:o, s:I, s:o, s:o}",
+	    "id", (json_int_t)m->id, "card_no", m->card_no, "name", m->name, "phone", phone,
+	    "gender", pt_json_opt_str(m->gender), "birthday", pt_json_opt_str(m->birthday),
+	    "store_id", pt_json_opt_id(m->store_id), "referral_code", m->referral_code,
+	    "referrer_id", pt_json_opt_id(m->referrer_id), "tags", tags ? tags : json_array(),
+	    "note", pt_json_opt_str(m->note), "tier", tier, "points", (json_int_t)m->spendable,
+	    "points_expiring", expiring, "total_spend", (json_int_t)m->total_spend, "created_at",
+	    pt_json_time(m->created_at), "updated_at", pt_json_time(m->updated_at));
 }
 
 static int check_phone(const char *key, const char *s, pt_err *err)
@@ -57,17 +61,11 @@ static int check_card(const char *key, const char *s, pt_err *err)
 static int check_birthday(const char *s, pt_err *err)
 {
 	int y, m, d;
-	char today[11];
-	pt_clock_today(today);
-	if (pt_date_parse(s, &y, &m, &d) != 0)
+	/* Not after today is checked by the service, which knows the business's time zone. */
+	if (pt_date_parse(s, &y, &m, &d) != 0 || y < 1900)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "birthday",
-		                  "birthday must be a real date, YYYY-MM-DD",
-		                  "生日须为有效日期，格式 YYYY-MM-DD");
-	/* Dates in the same fixed format compare as text. */
-	if (strcmp(s, today) > 0 || y < 1900)
-		return pt_err_set(err, PT_INVALID_ARGUMENT, "birthday",
-		                  "birthday must be between 1900-01-01 and today",
-		                  "生日须在 1900-01-01 至今天之间");
+		                  "birthday must be a real date from 1900-01-01 on, YYYY-MM-DD",
+		                  "生日须为 1900-01-01 之后的有效日期，格式 YYYY-MM-DD");
 	return 0;
 }
 

@@ -26,6 +26,28 @@ const pt_route pt_api_routes[] = {
     {PT_GET, "/api/v1/members/{id}", pt_api_members_get, PT_PERM_MEMBERS_READ, 0},
     {PT_PATCH, "/api/v1/members/{id}", pt_api_members_patch, PT_PERM_MEMBERS_WRITE, 0},
     {PT_DELETE, "/api/v1/members/{id}", pt_api_members_erase, PT_PERM_MEMBERS_ERASE, 0},
+    {PT_GET, "/api/v1/members/{id}/ledger", pt_api_ledger_list, PT_PERM_POINTS_READ, 0},
+    {PT_POST, "/api/v1/members/{id}/points/adjust", pt_api_points_adjust, PT_PERM_POINTS_ADJUST,
+     PT_ROUTE_IDEMPOTENT},
+    {PT_GET, "/api/v1/members/{id}/tier-history", pt_api_tier_history, PT_PERM_TIERS_READ, 0},
+
+    {PT_GET, "/api/v1/settings/points", pt_api_settings_points_get, PT_PERM_SETTINGS_READ, 0},
+    {PT_PUT, "/api/v1/settings/points", pt_api_settings_points_put, PT_PERM_SETTINGS_WRITE, 0},
+    {PT_GET, "/api/v1/reminders/points-expiring", pt_api_reminders_expiring, PT_PERM_POINTS_READ,
+     0},
+
+    {PT_GET, "/api/v1/tiers", pt_api_tiers_list, PT_PERM_TIERS_READ, 0},
+    {PT_POST, "/api/v1/tiers", pt_api_tiers_create, PT_PERM_TIERS_WRITE, 0},
+    {PT_GET, "/api/v1/tiers/{id}", pt_api_tiers_get, PT_PERM_TIERS_READ, 0},
+    {PT_PATCH, "/api/v1/tiers/{id}", pt_api_tiers_patch, PT_PERM_TIERS_WRITE, 0},
+    {PT_DELETE, "/api/v1/tiers/{id}", pt_api_tiers_delete, PT_PERM_TIERS_WRITE, 0},
+
+    {PT_GET, "/api/v1/_test/clock", pt_api_test_clock_get, 0,
+     PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
+    {PT_PUT, "/api/v1/_test/clock", pt_api_test_clock_put, 0,
+     PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
+    {PT_POST, "/api/v1/_test/jobs/{name}", pt_api_test_job, 0,
+     PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
 };
 
 const int pt_api_route_count = sizeof(pt_api_routes) / sizeof(pt_api_routes[0]);

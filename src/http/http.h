@@ -20,8 +20,10 @@ typedef struct pt_req pt_req;
 typedef int (*pt_handler)(pt_req *req, pt_err *err);
 
 enum {
-	PT_ROUTE_PUBLIC = 1, /* no credentials needed */
-	PT_ROUTE_TEXT = 2,   /* handler answers text (metrics), not JSON */
+	PT_ROUTE_PUBLIC = 1,     /* no credentials needed */
+	PT_ROUTE_TEXT = 2,       /* handler answers text (metrics), not JSON */
+	PT_ROUTE_IDEMPOTENT = 4, /* needs an Idempotency-Key; runs once per key (API.md) */
+	PT_ROUTE_TEST_CLOCK = 8, /* exists only under serve --test-clock */
 };
 
 typedef struct {
@@ -60,6 +62,8 @@ struct pt_req {
 	int status;
 	json_t *reply;
 	const char *reply_text;
+	const char *reply_json_text; /* a stored JSON answer, sent as it is (a replay) */
+	bool replayed;
 	const char *set_cookie;
 	const char *location;
 };
@@ -83,6 +87,9 @@ typedef struct {
 	int workers;
 	const pt_route *routes;
 	int nroutes;
+	bool test_clock;
+	/* Runs in its own thread while the server serves, until *stop becomes true. */
+	void (*background)(const char *db_url, const volatile int *stop);
 } pt_server_config;
 
 /* Serves until SIGTERM or SIGINT, then finishes the requests in flight. 0 on a clean stop. */

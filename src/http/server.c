@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "http/internal.h"
 #include "service/auth.h"
+#include "service/idempotency.h"
 #include "util/log.h"
 
 enum { SHUTDOWN_GRACE_SECONDS = 30 };
@@ -37,7 +38,15 @@ static struct {
 	const pt_server_config *cfg;
 	pthread_key_t db_key;
 	atomic_int in_flight;
+	volatile int stop;
 } server;
+
+static void *run_background(void *arg)
+{
+	(void)arg;
+	server.cfg->background(server.cfg->db_url, &server.stop);
+	return NULL;
+}
 
 static int64_t now_ns(void)
 {
@@ -148,7 +157,14 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 {
 	pt_req *req = &r->req;
 	struct MHD_Response *resp;
-	if (req->reply_text) {
+	if (req->reply_json_text) {
+		resp = MHD_create_response_from_buffer(strlen(req->reply_json_text),
+		                                       (void *)req->reply_json_text,
+		                                       MHD_RESPMEM_MUST_COPY);
+		if (resp)
+			MHD_add_response_header(resp, "Content-Type",
+			                        "application/json; charset=utf-8");
+	} else if (req->reply_text) {
 		resp = MHD_create_response_from_buffer(
 		    strlen(req->reply_text), (void *)req->reply_text, MHD_RESPMEM_MUST_COPY);
 		if (resp)
@@ -176,6 +192,8 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 		MHD_add_response_header(resp, "Set-Cookie", req->set_cookie);
 	if (req->location)
 		MHD_add_response_header(resp, "Location", req->location);
+	if (req->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
 	if (req->status == 429 || req->status == 503)
 		MHD_add_response_header(resp, "Retry-After", "1");
 	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)req->status, resp);
@@ -311,6 +329,101 @@ static int authenticate(request *r, pt_err *err)
 	return 0;
 }
 
+typedef struct {
+	request *r;
+	const pt_route *rt;
+	const pt_idem *idem;
+} idem_run;
+
+/* The handler and the stored answer in one transaction: a request and its record of having
+ * run commit together or not at all. */
+static int idempotent_tx(pt_db *db, void *arg, pt_err *err)
+{
+	idem_run *x = arg;
+	pt_req *req = &x->r->req;
+	if (req->reply) { /* a retried transaction starts its answer afresh */
+		json_decref(req->reply);
+		req->reply = NULL;
+	}
+	req->status = 0;
+	if (x->rt->handler(req, err) != 0)
+		return -1;
+	char *text = req->reply ? json_dumps(req->reply, JSON_COMPACT) : NULL;
+	int rc = pt_svc_idem_finish(db, x->idem, req->status, text, err);
+	free(text);
+	return rc;
+}
+
+static bool valid_idempotency_key(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	if (n < 1 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7E)
+			return false;
+	return true;
+}
+
+static enum MHD_Result run_idempotent(request *r, const pt_route *rt)
+{
+	pt_req *req = &r->req;
+	pt_err err = {0};
+	const char *key = pt_req_header(req, "Idempotency-Key");
+	if (!valid_idempotency_key(key)) {
+		pt_err_set(&err, PT_INVALID_ARGUMENT, "Idempotency-Key",
+		           "this request needs an Idempotency-Key header of 1 to 255 printable "
+		           "ASCII characters",
+		           "此请求需要 Idempotency-Key 请求头（1 至 255 个可打印 ASCII 字符）");
+		return send_error(r, &err, NULL);
+	}
+	/* The request is its method, path and body, the body in canonical form. */
+	char *body = req->body ? json_dumps(req->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	crypto_generichash_state h;
+	unsigned char digest[32];
+	char hash[65];
+	crypto_generichash_init(&h, NULL, 0, sizeof(digest));
+	crypto_generichash_update(&h, (const unsigned char *)req->method_name,
+	                          strlen(req->method_name) + 1);
+	crypto_generichash_update(&h, (const unsigned char *)req->path, strlen(req->path) + 1);
+	if (body)
+		crypto_generichash_update(&h, (const unsigned char *)body, strlen(body));
+	crypto_generichash_final(&h, digest, sizeof(digest));
+	sodium_bin2hex(hash, sizeof(hash), digest, sizeof(digest));
+	free(body);
+
+	pt_idem idem;
+	pt_idem_outcome outcome;
+	if (pt_svc_idem_begin(&req->ctx, key, hash, &outcome, &idem, &err) != 0)
+		return send_error(r, &err, NULL);
+	if (outcome == PT_IDEM_REPLAY) {
+		req->status = idem.status;
+		req->reply_json_text = idem.body;
+		req->replayed = true;
+		return send_reply(r, NULL);
+	}
+	idem_run x = {r, rt, &idem};
+	if (pt_db_tx(req->ctx.db, true, idempotent_tx, &x, &err) == 0)
+		return send_reply(r, NULL);
+	int status = pt_code_status(err.code);
+	if (status >= 500) {
+		pt_svc_idem_abandon(req->ctx.db, &idem);
+		return send_error(r, &err, NULL);
+	}
+	/* A refusal is an answer too: a repeat gets the same refusal. */
+	json_t *e = error_body(&err, req->english);
+	char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	pt_err store_err = {0};
+	if (!text || pt_svc_idem_finish(req->ctx.db, &idem, status, text, &store_err) != 0) {
+		pt_log_error("msg=\"cannot store idempotent refusal\" request_id=%s",
+		             r->request_id);
+		pt_svc_idem_abandon(req->ctx.db, &idem);
+	}
+	free(text);
+	return send_error(r, &err, NULL);
+}
+
 static enum MHD_Result dispatch(request *r)
 {
 	pt_req *req = &r->req;
@@ -346,6 +459,8 @@ static enum MHD_Result dispatch(request *r)
 		if (authenticate(r, &err) != 0 || pt_svc_require(&req->ctx, rt->perm, &err) != 0)
 			return send_error(r, &err, NULL);
 	}
+	if (rt->flags & PT_ROUTE_IDEMPOTENT)
+		return run_idempotent(r, rt);
 	if (rt->handler(req, &err) != 0)
 		return send_error(r, &err, NULL);
 	return send_reply(r, NULL);
@@ -468,6 +583,16 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	struct sockaddr_storage addr = {0};
 	if (parse_listen(cfg->listen, &addr, err) != 0)
 		return -1;
+	/* Test-clock routes exist only when asked for: without the flag they are unknown paths. */
+	static pt_server_config effective;
+	static pt_route routes[256];
+	effective = *cfg;
+	effective.nroutes = 0;
+	for (int i = 0; i < cfg->nroutes && effective.nroutes < 256; i++)
+		if (cfg->test_clock || !(cfg->routes[i].flags & PT_ROUTE_TEST_CLOCK))
+			routes[effective.nroutes++] = cfg->routes[i];
+	effective.routes = routes;
+	cfg = &effective;
 	server.cfg = cfg;
 	pt_metrics_init(cfg->routes, cfg->nroutes);
 	if (pthread_key_create(&server.db_key, close_db) != 0)
@@ -503,8 +628,14 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	            addr.ss_family == AF_INET6 ? "[" : "", host,
 	            addr.ss_family == AF_INET6 ? "]" : "", info ? info->port : 0, cfg->workers);
 
+	pthread_t background;
+	bool has_background = false;
+	if (cfg->background)
+		has_background = pthread_create(&background, NULL, run_background, NULL) == 0;
+
 	int sig = 0;
 	sigwait(&sigs, &sig);
+	server.stop = 1;
 	pt_log_info("msg=\"shutting down\" signal=%d in_flight=%d", sig,
 	            atomic_load(&server.in_flight));
 	/* Stops accepting. The listening socket is closed only after the daemon stops: its
@@ -517,6 +648,8 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	MHD_stop_daemon(d);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
+	if (has_background)
+		pthread_join(background, NULL);
 	pt_log_info("msg=stopped");
 	return 0;
 }

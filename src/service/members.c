@@ -7,6 +7,7 @@
 
 #include "core/card.h"
 #include "core/text.h"
+#include "service/points.h"
 #include "util/clock.h"
 
 enum { CODE_LEN = 8 };
@@ -82,6 +83,32 @@ static int explain_conflict(pt_err *err, const pt_member *m, bool generated)
 	return -1;
 }
 
+/* A birthday may not be after today in the business's time zone. */
+static int check_birthday(pt_db *db, pt_arena *a, const char *birthday, pt_err *err)
+{
+	pt_points_rules rules;
+	char today[11];
+	if (!birthday)
+		return 0;
+	if (pt_svc_points_rules(db, a, &rules, err) != 0)
+		return -1;
+	pt_svc_today(&rules, today);
+	if (strcmp(birthday, today) > 0)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, "birthday",
+		                  "birthday %s is after today (%s)", "生日 %s 晚于今天（%s）",
+		                  birthday, today);
+	return 0;
+}
+
+/* The points a member shows: spendable now and what expires when. */
+static int fill_points(pt_db *db, pt_arena *a, pt_member *m, pt_err *err)
+{
+	pt_points_rules rules;
+	return pt_svc_points_rules(db, a, &rules, err) ||
+	       pt_svc_points_of(db, a, &rules, m->id, m->points, &m->spendable, &m->expiring,
+	                        &m->nexpiring, err);
+}
+
 typedef struct {
 	pt_ctx *ctx;
 	int64_t id;
@@ -95,7 +122,8 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 	const pt_member_input *in = s->in;
 	pt_arena *a = s->ctx->arena;
 	pt_member *m = s->out;
-	if (check_store(db, a, in->store_id, err) != 0)
+	if (check_store(db, a, in->store_id, err) != 0 ||
+	    check_birthday(db, a, in->birthday, err) != 0)
 		return -1;
 	int64_t referrer_id = 0;
 	if (in->referral_code) {
@@ -131,7 +159,10 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 	m->updated_at = m->created_at;
 	if (pt_repo_member_insert(db, a, m, &m->id, err) != 0)
 		return explain_conflict(err, m, !in->card_no);
-	return pt_repo_member_set_tags(db, m->id, in->tags, in->ntags, err);
+	bool found = false;
+	return pt_repo_member_set_tags(db, m->id, in->tags, in->ntags, err) ||
+	       pt_svc_points_on_register(s->ctx, m, err) ||
+	       pt_repo_member_get(db, a, m->id, m, &found, err) || fill_points(db, a, m, err);
 }
 
 int pt_svc_member_create(pt_ctx *ctx, const pt_member_input *in, pt_member *out, pt_err *err)
@@ -151,7 +182,8 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	if (!found)
 		return not_found(s->id, err);
-	if (in->set_store_id && check_store(db, a, in->store_id, err) != 0)
+	if ((in->set_store_id && check_store(db, a, in->store_id, err) != 0) ||
+	    (in->set_birthday && check_birthday(db, a, in->birthday, err) != 0))
 		return -1;
 	if (in->set_name)
 		m->name = in->name;
@@ -172,7 +204,8 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	m->updated_at = pt_clock_now_ms();
 	if (pt_repo_member_update(db, m, err) != 0)
 		return explain_conflict(err, m, false);
-	return in->set_tags ? pt_repo_member_set_tags(db, m->id, in->tags, in->ntags, err) : 0;
+	return (in->set_tags && pt_repo_member_set_tags(db, m->id, in->tags, in->ntags, err)) ||
+	       fill_points(db, a, m, err);
 }
 
 int pt_svc_member_patch(pt_ctx *ctx, int64_t id, const pt_member_input *in, pt_member *out,
@@ -187,7 +220,7 @@ int pt_svc_member_get(pt_ctx *ctx, int64_t id, pt_member *out, pt_err *err)
 	bool found = false;
 	if (pt_repo_member_get(ctx->db, ctx->arena, id, out, &found, err) != 0)
 		return -1;
-	return found ? 0 : not_found(id, err);
+	return found ? fill_points(ctx->db, ctx->arena, out, err) : not_found(id, err);
 }
 
 int pt_svc_member_lookup(pt_ctx *ctx, const char *by, const char *value, pt_member *out,
@@ -199,10 +232,9 @@ int pt_svc_member_lookup(pt_ctx *ctx, const char *by, const char *value, pt_memb
 	if (pt_repo_member_find(ctx->db, ctx->arena, column, value, out, &found, err) != 0)
 		return -1;
 	if (found)
-		return 0;
+		return fill_points(ctx->db, ctx->arena, out, err);
 	if (strcmp(column, "card_no") == 0 && strlen(value) == PT_CARD_DIGITS &&
-	    pt_text_all_digits(value) &&
-	    !pt_luhn_valid(value))
+	    pt_text_all_digits(value) && !pt_luhn_valid(value))
 		return pt_err_set(err, PT_INVALID_ARGUMENT, by,
 		                  "card number %s has a wrong check digit: probably mistyped",
 		                  "卡号 %s 校验位不符，可能输错了", value);
@@ -215,7 +247,12 @@ int pt_svc_member_lookup(pt_ctx *ctx, const char *by, const char *value, pt_memb
 int pt_svc_member_search(pt_ctx *ctx, const pt_member_filter *f, pt_member **out, int *n,
                          pt_err *err)
 {
-	return pt_repo_member_search(ctx->db, ctx->arena, f, out, n, err);
+	if (pt_repo_member_search(ctx->db, ctx->arena, f, out, n, err) != 0)
+		return -1;
+	for (int i = 0; i < *n; i++)
+		if (fill_points(ctx->db, ctx->arena, &(*out)[i], err) != 0)
+			return -1;
+	return 0;
 }
 
 typedef struct {

@@ -3,8 +3,9 @@
 #include "service/service.h"
 
 static const char *const names[] = {
-    "stores.read", "stores.write",  "members.read",    "members.write",
-    "members.pii", "members.erase", "api_keys.manage", "metrics.read",
+    "stores.read",   "stores.write",    "members.read", "members.write", "members.pii",
+    "members.erase", "api_keys.manage", "metrics.read", "points.read",   "points.adjust",
+    "settings.read", "settings.write",  "tiers.read",   "tiers.write",
 };
 
 const char *pt_perm_name(int bit)

@@ -19,10 +19,18 @@ typedef enum {
 	PT_PERM_MEMBERS_ERASE = 1u << 5,
 	PT_PERM_API_KEYS_MANAGE = 1u << 6,
 	PT_PERM_METRICS_READ = 1u << 7,
-	PT_PERM_ALL = (1u << 8) - 1,
+	PT_PERM_POINTS_READ = 1u << 8,
+	PT_PERM_POINTS_ADJUST = 1u << 9,
+	PT_PERM_SETTINGS_READ = 1u << 10,
+	PT_PERM_SETTINGS_WRITE = 1u << 11,
+	PT_PERM_TIERS_READ = 1u << 12,
+	PT_PERM_TIERS_WRITE = 1u << 13,
+	PT_PERM_ALL = (1u << 14) - 1,
 } pt_perm;
 
-#define PT_PERM_KEY_DEFAULT (PT_PERM_STORES_READ | PT_PERM_MEMBERS_READ | PT_PERM_MEMBERS_WRITE)
+#define PT_PERM_KEY_DEFAULT                                                                        \
+	(PT_PERM_STORES_READ | PT_PERM_MEMBERS_READ | PT_PERM_MEMBERS_WRITE |                      \
+	 PT_PERM_POINTS_READ | PT_PERM_TIERS_READ | PT_PERM_SETTINGS_READ)
 
 /* The permission's name ("members.read"), or NULL past the last one. */
 const char *pt_perm_name(int bit);

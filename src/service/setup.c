@@ -117,6 +117,40 @@ int pt_svc_check(pt_db *db, FILE *out, long *problems, pt_err *err)
 		        (long long)bad_members);
 		*problems += bad_members;
 	}
+	pt_ledger_check lc;
+	if (rc == 0)
+		rc = pt_repo_check_ledger(db, a, &lc, err);
+	if (rc == 0) {
+		if (lc.unbalanced_transfers) {
+			fprintf(out,
+			        "ledger: %lld transfers do not sum to zero (e.g. transfer %lld)\n",
+			        (long long)lc.unbalanced_transfers, (long long)lc.example_transfer);
+			*problems += lc.unbalanced_transfers;
+		}
+		if (lc.wallet_mismatches) {
+			fprintf(
+			    out,
+			    "ledger: %lld members' balances differ from the sum of their entries "
+			    "(e.g. member %lld)\n",
+			    (long long)lc.wallet_mismatches, (long long)lc.example_member);
+			*problems += lc.wallet_mismatches;
+		}
+		if (lc.lot_mismatches) {
+			fprintf(
+			    out,
+			    "ledger: %lld lots' remaining points do not match their moves or are "
+			    "out of range (e.g. lot %lld)\n",
+			    (long long)lc.lot_mismatches, (long long)lc.example_lot);
+			*problems += lc.lot_mismatches;
+		}
+		if (lc.outstanding != lc.member_balances) {
+			fprintf(out,
+			        "ledger: outstanding points %lld differ from the sum of member "
+			        "balances %lld\n",
+			        (long long)lc.outstanding, (long long)lc.member_balances);
+			(*problems)++;
+		}
+	}
 	pt_arena_free(a);
 	return rc;
 }

@@ -10,6 +10,7 @@ enum { TX_ATTEMPTS = 8 };
 struct pt_db {
 	const pt_db_driver *driver;
 	void *conn;
+	int tx_depth; /* pt_db_tx calls inside a running transaction join it */
 };
 
 int pt_db_open(pt_db **out, const char *url, pt_err *err)
@@ -122,10 +123,19 @@ int64_t pt_rows_int(const pt_rows *r, int row, int col)
 
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 {
+	/* Inside a transaction already (an idempotent request wraps its handler in one): join
+	 * it; the outermost call commits, or rolls back and retries the whole. */
+	if (db->tx_depth > 0)
+		return fn(db, ctx, err);
 	for (int attempt = 1;; attempt++) {
 		pt_err_clear(err);
-		if (pt_db_begin(db, write, err) == 0 && fn(db, ctx, err) == 0 &&
-		    pt_db_commit(db, err) == 0)
+		int rc = pt_db_begin(db, write, err);
+		if (rc == 0) {
+			db->tx_depth = 1;
+			rc = fn(db, ctx, err);
+			db->tx_depth = 0;
+		}
+		if (rc == 0 && pt_db_commit(db, err) == 0)
 			return 0;
 		pt_db_rollback(db);
 		if (!err->retry || attempt == TX_ATTEMPTS)

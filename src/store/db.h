@@ -62,7 +62,8 @@ const char *pt_rows_get(const pt_rows *r, int row, int col);
 int64_t pt_rows_int(const pt_rows *r, int row, int col);
 
 /* Runs fn inside one transaction and commits; rolls back on failure and runs it again, a
- * bounded number of times, when the failure is retryable. fn returns 0 or -1 with err set. */
+ * bounded number of times, when the failure is retryable. fn returns 0 or -1 with err set.
+ * Called inside fn (or any running pt_db_tx), it runs fn2 in the same transaction. */
 typedef int (*pt_db_tx_fn)(pt_db *db, void *ctx, pt_err *err);
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err);
 

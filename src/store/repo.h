@@ -34,12 +34,21 @@ typedef struct {
 } pt_store;
 
 typedef struct {
+	int64_t id, points, remaining;
+	const char *expires_on;
+} pt_lot_row;
+
+typedef struct {
 	int64_t id;
 	const char *card_no, *name, *phone, *gender, *birthday, *referral_code, *note;
 	const char *tags; /* JSON array text */
 	int64_t store_id, referrer_id, tier_id;
 	const char *tier_name;
 	int64_t points, total_spend, created_at, updated_at, erased_at;
+	/* Filled by the service: spendable now, and unexpired points per expiry date. */
+	int64_t spendable;
+	pt_lot_row *expiring;
+	int nexpiring;
 } pt_member;
 
 /* Migrations */
@@ -103,5 +112,126 @@ int pt_repo_member_erase(pt_db *db, int64_t id, int64_t now, pt_err *err);
 
 /* Checks for `patron check`: each returns the number of problems found and logs them. */
 int pt_repo_check_members(pt_db *db, pt_arena *a, int64_t *problems, pt_err *err);
+
+/* ---- Points ---- */
+
+int pt_repo_setting_get(pt_db *db, pt_arena *a, const char *name, const char **value, bool *found,
+                        pt_err *err);
+int pt_repo_setting_put(pt_db *db, const char *name, const char *value, int64_t now, pt_err *err);
+
+typedef struct {
+	int64_t id;
+	const char *kind;
+	int64_t member_id, store_id, order_id, staff_id, api_key_id, created_at;
+	const char *reason;
+} pt_transfer;
+
+typedef struct {
+	int64_t id, transfer_id, member_id, store_id, points, balance_after, created_at;
+	const char *account; /* "wallet" or a system account */
+	const char *expires_on;
+	bool has_balance;
+} pt_entry;
+
+/* A wallet entry as the ledger shows it, with its transfer's kind and cause. */
+typedef struct {
+	int64_t id, points, balance_after, order_id, staff_id, created_at;
+	const char *kind, *reason, *expires_on;
+} pt_ledger_row;
+
+/* Locks the member's row for the rest of the transaction (SQLite: the write lock is held
+ * already) and reads the ledger balance. */
+int pt_repo_member_lock(pt_db *db, pt_arena *a, int64_t member_id, int64_t *balance, bool *found,
+                        pt_err *err);
+int pt_repo_member_set_points(pt_db *db, int64_t member_id, int64_t balance, pt_err *err);
+int pt_repo_transfer_insert(pt_db *db, pt_arena *a, const pt_transfer *t, int64_t *id, pt_err *err);
+int pt_repo_entry_insert(pt_db *db, pt_arena *a, const pt_entry *e, int64_t *id, pt_err *err);
+int pt_repo_lot_insert(pt_db *db, pt_arena *a, int64_t member_id, int64_t entry_id, int64_t points,
+                       const char *expires_on, int64_t now, int64_t *id, pt_err *err);
+/* The member's lots with points left, soonest-expiring first, never-expiring last, then oldest. */
+int pt_repo_lots_open(pt_db *db, pt_arena *a, int64_t member_id, pt_lot_row **out, int *n,
+                      pt_err *err);
+int pt_repo_lot_move(pt_db *db, int64_t member_id, int64_t lot_id, int64_t entry_id, int64_t points,
+                     pt_err *err);
+/* Points left in the member's lots that expired before today. */
+int pt_repo_lots_expired_sum(pt_db *db, pt_arena *a, int64_t member_id, const char *today,
+                             int64_t *sum, pt_err *err);
+/* Points left per expiry date, from today on, soonest first. */
+int pt_repo_lots_expiring(pt_db *db, pt_arena *a, int64_t member_id, const char *today,
+                          pt_lot_row **out, int *n, pt_err *err);
+/* Members holding expired points, at most limit, ids above after_id. */
+int pt_repo_members_with_expired(pt_db *db, pt_arena *a, const char *today, int64_t after_id,
+                                 int limit, int64_t **ids, int *n, pt_err *err);
+int pt_repo_ledger_list(pt_db *db, pt_arena *a, int64_t member_id, int64_t before_id, int limit,
+                        pt_ledger_row **out, int *n, pt_err *err);
+int pt_repo_ledger_entry(pt_db *db, pt_arena *a, int64_t entry_id, pt_ledger_row *out, pt_err *err);
+
+typedef struct {
+	int64_t member_id, points;
+	const char *expires_on;
+} pt_expiring_row;
+
+int pt_repo_expiring_between(pt_db *db, pt_arena *a, const char *from, const char *to,
+                             int64_t after_member, int limit, pt_expiring_row **out, int *n,
+                             pt_err *err);
+
+/* patron check: each fills *bad with the number of failing rows and prints up to a few. */
+typedef struct {
+	int64_t unbalanced_transfers, wallet_mismatches, lot_mismatches, negative_lots;
+	int64_t outstanding, member_balances;
+	int64_t example_transfer, example_member, example_lot;
+} pt_ledger_check;
+int pt_repo_check_ledger(pt_db *db, pt_arena *a, pt_ledger_check *out, pt_err *err);
+
+/* ---- Tiers ---- */
+
+typedef struct {
+	int64_t id, rank, threshold, discount_bp, points_multiplier_bp, created_at, updated_at;
+	const char *name, *basis;
+} pt_tier;
+
+int pt_repo_tier_insert(pt_db *db, pt_arena *a, const pt_tier *t, int64_t *id, pt_err *err);
+int pt_repo_tier_update(pt_db *db, const pt_tier *t, pt_err *err);
+int pt_repo_tier_delete(pt_db *db, int64_t id, pt_err *err);
+int pt_repo_tier_get(pt_db *db, pt_arena *a, int64_t id, pt_tier *out, bool *found, pt_err *err);
+/* All tiers, lowest rank first. */
+int pt_repo_tier_all(pt_db *db, pt_arena *a, pt_tier **out, int *n, pt_err *err);
+int pt_repo_tier_members(pt_db *db, pt_arena *a, int64_t tier_id, int64_t *count, pt_err *err);
+int pt_repo_member_set_tier(pt_db *db, int64_t member_id, int64_t tier_id, pt_err *err);
+int pt_repo_tier_history_insert(pt_db *db, int64_t member_id, int64_t from, int64_t to,
+                                const char *reason, int64_t now, pt_err *err);
+
+typedef struct {
+	int64_t id, from_tier_id, to_tier_id, created_at;
+	const char *reason;
+} pt_tier_change;
+
+int pt_repo_tier_history(pt_db *db, pt_arena *a, int64_t member_id, int64_t after_id, int limit,
+                         pt_tier_change **out, int *n, pt_err *err);
+int pt_repo_spend_add(pt_db *db, int64_t member_id, const char *day, int64_t amount, pt_err *err);
+int pt_repo_spend_since(pt_db *db, pt_arena *a, int64_t member_id, const char *from_day,
+                        int64_t *sum, pt_err *err);
+/* Member ids above after_id, at most limit, not erased: for the tier review. */
+int pt_repo_member_ids(pt_db *db, pt_arena *a, int64_t after_id, int limit, int64_t **ids, int *n,
+                       pt_err *err);
+
+/* ---- Idempotency keys ---- */
+
+typedef struct {
+	int64_t id, status, created_at;
+	const char *request_hash, *state, *response;
+} pt_idem_row;
+
+/* Inserts a running key; *claimed false when the caller already has this key. */
+int pt_repo_idem_claim(pt_db *db, pt_arena *a, const char *caller, const char *key,
+                       const char *hash, int64_t now, int64_t *id, bool *claimed, pt_err *err);
+int pt_repo_idem_get(pt_db *db, pt_arena *a, const char *caller, const char *key, pt_idem_row *out,
+                     bool *found, pt_err *err);
+/* Takes over a running key left behind before stale_before (its server died). */
+int pt_repo_idem_take_over(pt_db *db, int64_t id, int64_t stale_before, int64_t now, bool *taken,
+                           pt_err *err);
+int pt_repo_idem_finish(pt_db *db, int64_t id, int status, const char *response, pt_err *err);
+int pt_repo_idem_delete(pt_db *db, int64_t id, pt_err *err);
+int pt_repo_idem_purge(pt_db *db, int64_t before, pt_err *err);
 
 #endif

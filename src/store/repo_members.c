@@ -5,7 +5,8 @@
 
 #define MEMBER_COLS                                                                                \
 	"id, card_no, name, phone, gender, birthday, store_id, referral_code, referrer_id, tags, " \
-	"note, tier_id, points, total_spend, created_at, updated_at, erased_at"
+	"note, tier_id, points, total_spend, created_at, updated_at, erased_at, "                  \
+	"(SELECT name FROM tiers WHERE tiers.id = members.tier_id)"
 
 static void member_from(const pt_rows *r, int i, pt_member *m)
 {
@@ -21,7 +22,7 @@ static void member_from(const pt_rows *r, int i, pt_member *m)
 	m->tags = pt_rows_get(r, i, 9);
 	m->note = pt_rows_get(r, i, 10);
 	m->tier_id = pt_rows_int(r, i, 11);
-	m->tier_name = NULL;
+	m->tier_name = pt_rows_get(r, i, 17);
 	m->points = pt_rows_int(r, i, 12);
 	m->total_spend = pt_rows_int(r, i, 13);
 	m->created_at = pt_rows_int(r, i, 14);

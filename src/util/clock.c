@@ -73,26 +73,3 @@ int pt_clock_parse_rfc3339(const char *s, int64_t *ms)
 	*ms = secs * 1000 + frac;
 	return 0;
 }
-
-void pt_clock_today(char out[11])
-{
-	time_t secs = (time_t)(pt_clock_now_ms() / 1000);
-	struct tm tm;
-	localtime_r(&secs, &tm);
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	memcpy(out, buf, 10);
-	out[10] = '\0';
-}
-
-int pt_clock_set_zone(const char *zone)
-{
-	char path[256];
-	/* glibc silently falls back to UTC for an unknown zone; check the database first. */
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
-	if (strstr(zone, "..") || access(path, R_OK) != 0)
-		return -1;
-	setenv("TZ", zone, 1);
-	tzset();
-	return 0;
-}

@@ -13,11 +13,4 @@ void pt_clock_format_rfc3339(int64_t ms, char out[32]);
 /* Parses RFC 3339 ("...Z" or "+08:00", fractional seconds allowed); 0 or -1. */
 int pt_clock_parse_rfc3339(const char *s, int64_t *ms);
 
-/* Today's date in the business's time zone (the process's TZ, set once at start from the
- * time_zone setting), as "YYYY-MM-DD". */
-void pt_clock_today(char out[11]);
-/* Sets the process's time zone; at start only, before any thread runs. -1 when the zone is
- * unknown to the system's time zone database. */
-int pt_clock_set_zone(const char *zone);
-
 #endif

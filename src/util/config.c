@@ -27,17 +27,15 @@ typedef struct {
 #define BOOL(field) T_BOOL, offsetof(pt_config, field), sizeof(bool)
 
 static const setting table[] = {
-    {"config", STR(config), "patron.ini", 0, 0, "serve init migrate check",
+    {"config", STR(config), "patron.ini", 0, 0, "serve init migrate check jobs",
      "INI file to read settings from (ignored when absent)"},
-    {"db", STR(db), "sqlite:patron.db", 0, 0, "serve init migrate check",
+    {"db", STR(db), "sqlite:patron.db", 0, 0, "serve init migrate check jobs",
      "database: sqlite:PATH or postgresql://USER@HOST:PORT/DB"},
     {"listen", STR(listen), "127.0.0.1:8080", 0, 0, "serve", "address and port to serve on"},
     {"workers", INT(workers), "8", 1, 256, "serve",
      "worker threads, each with its own database connection"},
-    {"log_level", STR(log_level), "info", 0, 0, "serve init migrate check",
+    {"log_level", STR(log_level), "info", 0, 0, "serve init migrate check jobs",
      "debug, info, warn or error"},
-    {"time_zone", STR(time_zone), "Asia/Shanghai", 0, 0, "serve init",
-     "the business's time zone, for dates such as birthdays"},
     {"session_idle_minutes", INT(session_idle_minutes), "120", 1, 100000, "serve",
      "a staff session ends after this long without a request"},
     {"session_max_hours", INT(session_max_hours), "12", 1, 10000, "serve",
@@ -48,6 +46,8 @@ static const setting table[] = {
      "its password (at least 8 characters); generated and printed once when empty"},
     {"demo", BOOL(demo), "false", 0, 0, "init",
      "also create a demo business: 3 stores and 10,000 members"},
+    {"now", STR(now), "", 0, 0, "jobs",
+     "run the job as if it were this time (RFC 3339), for tests and catching up"},
     {"test_clock", BOOL(test_clock), "false", 0, 0, "serve",
      "enable PUT /api/v1/_test/clock, for tests only; never in production"},
 };

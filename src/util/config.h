@@ -16,13 +16,13 @@ typedef struct {
 	char listen[128];
 	int64_t workers;
 	char log_level[16];
-	char time_zone[64];
 	int64_t session_idle_minutes;
 	int64_t session_max_hours;
 	char owner_username[64];
 	char owner_password[256];
 	bool demo;
 	bool test_clock;
+	char now[64];
 } pt_config;
 
 /* The settings in force; filled by pt_config_load, read-only afterwards. */

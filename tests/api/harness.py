@@ -24,7 +24,11 @@ ALL_SCOPES = [
     "stores.read", "stores.write", "members.read", "members.write", "members.pii",
     "members.erase", "api_keys.manage", "metrics.read",
 ]
-DEFAULT_SCOPES = ["stores.read", "members.read", "members.write"]
+# Issue 3 (points, settings, tiers): the owner has them all; default keys get the .read ones.
+POINTS_SCOPES = ["points.read", "points.adjust", "settings.read", "settings.write", "tiers.read",
+                 "tiers.write"]
+DEFAULT_SCOPES = ["stores.read", "members.read", "members.write", "points.read", "tiers.read",
+                  "settings.read"]
 OWNER_PASSWORD = "correct horse battery staple 9"
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))  # no DST since 1991
 MAX_BODY = 1024 * 1024
@@ -342,8 +346,9 @@ class Database:
 class Instance:
     """A database initialised with `patron init` and a `patron serve` on a free port."""
 
-    def __init__(self, cfg, label):
+    def __init__(self, cfg, label, serve_args=()):
         self.cfg = cfg
+        self.serve_args = list(serve_args)  # extra `patron serve` flags, e.g. --test-clock
         self.workdir = os.path.join(cfg.workroot, f"{label}-{cfg.next_id()}")
         os.makedirs(self.workdir)
         self.log_path = os.path.join(self.workdir, "server.log")
@@ -368,7 +373,8 @@ class Instance:
         self.port = free_port()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [self.cfg.patron, "serve", "--db", self.db.url, "--listen", f"127.0.0.1:{self.port}"],
+            [self.cfg.patron, "serve", "--db", self.db.url, "--listen", f"127.0.0.1:{self.port}"]
+            + self.serve_args,
             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
         self.cfg.live.append(self)
@@ -430,6 +436,11 @@ class Instance:
         self.kill()
         self.db.drop()
 
+    def cli(self, *args, timeout=300):
+        """Runs `patron ARGS --db <this database>`; returns the CompletedProcess (text)."""
+        return subprocess.run([self.cfg.patron, *args, "--db", self.db.url],
+                              capture_output=True, text=True, timeout=timeout)
+
     def dump(self):
         """The database's whole content as SQL text (sqlite3 .dump or pg_dump)."""
         if self.db.kind == "sqlite":
@@ -454,8 +465,8 @@ class Instance:
         return "\n".join("    | " + line for line in lines[-n:]) or "    (server log is empty)"
 
 
-def start_instance(cfg, label):
-    inst = Instance(cfg, label)
+def start_instance(cfg, label, serve_args=()):
+    inst = Instance(cfg, label, serve_args)
     try:
         inst.init().start()
     except BaseException:
@@ -473,12 +484,15 @@ class Test:
 
 
 class Group:
-    """A set of tests sharing one server and database (server=False: the tests start their own)."""
+    """A set of tests sharing one server and database (server=False: the tests start their own).
+
+    serve_args: extra flags for that server's `patron serve` (e.g. ["--test-clock"])."""
 
     registry = []
 
-    def __init__(self, name, server=True):
+    def __init__(self, name, server=True, serve_args=()):
         self.name, self.server, self.tests = name, server, []
+        self.serve_args = list(serve_args)
         Group.registry.append(self)
 
     def test(self, fn):

@@ -34,6 +34,9 @@ import test_stores  # noqa: E402,F401
 import test_members  # noqa: E402,F401
 import test_volume  # noqa: E402,F401
 import test_lifecycle  # noqa: E402,F401
+import test_points  # noqa: E402,F401
+import test_tiers  # noqa: E402,F401
+import test_model  # noqa: E402,F401
 
 
 class Results:
@@ -80,7 +83,7 @@ def run_group(cfg, group, tests, results):
             inst = ctx = None
             t0 = time.monotonic()
             try:
-                inst = start_instance(cfg, group.name)
+                inst = start_instance(cfg, group.name, group.serve_args)
                 ctx = Ctx(cfg, inst)
             except Exception as e:  # noqa: BLE001
                 setup_error = describe(e)

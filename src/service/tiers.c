@@ -1,0 +1,268 @@
+#include "service/tiers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/dates.h"
+#include "service/points.h"
+#include "util/clock.h"
+
+static int oom(pt_err *err)
+{
+	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+}
+
+static int not_found(int64_t id, pt_err *err)
+{
+	return pt_err_set(err, PT_NOT_FOUND, NULL, "no tier %lld", "等级 %lld 不存在",
+	                  (long long)id);
+}
+
+static int explain_conflict(pt_err *err, const pt_tier *t)
+{
+	if (err->code != PT_CONFLICT)
+		return -1;
+	if (strcmp(err->field, "rank") == 0)
+		return pt_err_set(err, PT_CONFLICT, "rank", "another tier has rank %lld",
+		                  "已有等级使用序号 %lld", (long long)t->rank);
+	return pt_err_set(err, PT_CONFLICT, "name", "another tier is named %s", "已有等级名为 %s",
+	                  t->name);
+}
+
+typedef struct {
+	pt_ctx *ctx;
+	int64_t id;
+	const pt_tier_patch *in;
+	pt_tier *out;
+} args;
+
+static int create_tx(pt_db *db, void *arg, pt_err *err)
+{
+	args *x = arg;
+	*x->out = x->in->t;
+	x->out->created_at = x->out->updated_at = pt_clock_now_ms();
+	if (pt_repo_tier_insert(db, x->ctx->arena, x->out, &x->out->id, err) != 0)
+		return explain_conflict(err, x->out);
+	return 0;
+}
+
+int pt_svc_tier_create(pt_ctx *ctx, const pt_tier_patch *in, pt_tier *out, pt_err *err)
+{
+	args x = {ctx, 0, in, out};
+	return pt_db_tx(ctx->db, true, create_tx, &x, err);
+}
+
+static int patch_tx(pt_db *db, void *arg, pt_err *err)
+{
+	args *x = arg;
+	bool found = false;
+	if (pt_repo_tier_get(db, x->ctx->arena, x->id, x->out, &found, err) != 0)
+		return -1;
+	if (!found)
+		return not_found(x->id, err);
+	const pt_tier_patch *in = x->in;
+	pt_tier *t = x->out;
+	if (in->set_name)
+		t->name = in->t.name;
+	if (in->set_rank)
+		t->rank = in->t.rank;
+	if (in->set_threshold)
+		t->threshold = in->t.threshold;
+	if (in->set_basis)
+		t->basis = in->t.basis;
+	if (in->set_discount_bp)
+		t->discount_bp = in->t.discount_bp;
+	if (in->set_multiplier_bp)
+		t->points_multiplier_bp = in->t.points_multiplier_bp;
+	t->updated_at = pt_clock_now_ms();
+	if (pt_repo_tier_update(db, t, err) != 0)
+		return explain_conflict(err, t);
+	return 0;
+}
+
+int pt_svc_tier_patch(pt_ctx *ctx, int64_t id, const pt_tier_patch *in, pt_tier *out, pt_err *err)
+{
+	args x = {ctx, id, in, out};
+	return pt_db_tx(ctx->db, true, patch_tx, &x, err);
+}
+
+int pt_svc_tier_get(pt_ctx *ctx, int64_t id, pt_tier *out, pt_err *err)
+{
+	bool found = false;
+	if (pt_repo_tier_get(ctx->db, ctx->arena, id, out, &found, err) != 0)
+		return -1;
+	return found ? 0 : not_found(id, err);
+}
+
+int pt_svc_tier_list(pt_ctx *ctx, pt_tier **out, int *n, pt_err *err)
+{
+	return pt_repo_tier_all(ctx->db, ctx->arena, out, n, err);
+}
+
+static int delete_tx(pt_db *db, void *arg, pt_err *err)
+{
+	args *x = arg;
+	pt_tier t;
+	bool found = false;
+	int64_t held = 0;
+	if (pt_repo_tier_get(db, x->ctx->arena, x->id, &t, &found, err) != 0)
+		return -1;
+	if (!found)
+		return not_found(x->id, err);
+	if (pt_repo_tier_members(db, x->ctx->arena, x->id, &held, err) != 0)
+		return -1;
+	if (held)
+		return pt_err_set(err, PT_CONFLICT, NULL,
+		                  "%lld members hold tier %s; it can be deleted when none do",
+		                  "%lld 位会员处于等级 %s，无人处于该等级时才能删除",
+		                  (long long)held, t.name);
+	return pt_repo_tier_delete(db, x->id, err);
+}
+
+int pt_svc_tier_delete(pt_ctx *ctx, int64_t id, pt_err *err)
+{
+	args x = {ctx, id, NULL, NULL};
+	return pt_db_tx(ctx->db, true, delete_tx, &x, err);
+}
+
+int pt_svc_tier_history(pt_ctx *ctx, int64_t member_id, int64_t after_id, int limit,
+                        pt_tier_change **out, int *n, pt_err *err)
+{
+	pt_member m;
+	bool found = false;
+	if (pt_repo_member_get(ctx->db, ctx->arena, member_id, &m, &found, err) != 0)
+		return -1;
+	if (!found)
+		return pt_err_set(err, PT_NOT_FOUND, NULL, "no member %lld", "会员 %lld 不存在",
+		                  (long long)member_id);
+	return pt_repo_tier_history(ctx->db, ctx->arena, member_id, after_id, limit, out, n, err);
+}
+
+/* The tier the member's spend qualifies for: the highest rank whose threshold the spend on
+ * that tier's basis reaches; 0 when none. */
+static int qualified_tier(pt_db *db, pt_arena *a, const pt_tier *tiers, int n, int64_t member_id,
+                          int64_t lifetime, const char *today, int64_t *tier_id, pt_err *err)
+{
+	int y, m, d;
+	int64_t rolling = -1;
+	*tier_id = 0;
+	for (int i = n - 1; i >= 0; i--) {
+		int64_t spend = lifetime;
+		if (strcmp(tiers[i].basis, "rolling_12m") == 0) {
+			if (rolling < 0) {
+				/* The 12 months up to today: from the same day a year ago, plus
+				 * one. */
+				char from[11], buf[32];
+				pt_date_parse(today, &y, &m, &d);
+				if (m == 2 && d == 29)
+					d = 28;
+				pt_date_from_days(pt_days_from_date(y - 1, m, d) + 1, &y, &m, &d);
+				snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
+				memcpy(from, buf, 11);
+				if (pt_repo_spend_since(db, a, member_id, from, &rolling, err) != 0)
+					return -1;
+			}
+			spend = rolling;
+		}
+		if (spend >= tiers[i].threshold) {
+			*tier_id = tiers[i].id;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int rank_of(const pt_tier *tiers, int n, int64_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (tiers[i].id == id)
+			return (int)tiers[i].rank;
+	return -1;
+}
+
+/* Moves the member to their qualified tier: up only, or both ways at the review. */
+static int retier(pt_db *db, pt_arena *a, int64_t member_id, const char *reason, bool may_lower,
+                  bool *changed, pt_err *err)
+{
+	pt_tier *tiers;
+	int n;
+	pt_member m;
+	bool found = false;
+	pt_points_rules rules;
+	char today[11];
+	*changed = false;
+	if (pt_repo_tier_all(db, a, &tiers, &n, err) != 0 ||
+	    pt_repo_member_get(db, a, member_id, &m, &found, err) != 0 ||
+	    pt_svc_points_rules(db, a, &rules, err) != 0)
+		return -1;
+	if (!found || n == 0)
+		return 0;
+	pt_svc_today(&rules, today);
+	int64_t target;
+	if (qualified_tier(db, a, tiers, n, member_id, m.total_spend, today, &target, err) != 0)
+		return -1;
+	if (target == m.tier_id)
+		return 0;
+	if (!may_lower && rank_of(tiers, n, target) <= rank_of(tiers, n, m.tier_id))
+		return 0;
+	*changed = true;
+	return pt_repo_member_set_tier(db, member_id, target, err) ||
+	       pt_repo_tier_history_insert(db, member_id, m.tier_id, target, reason,
+	                                   pt_clock_now_ms(), err);
+}
+
+int pt_svc_tier_assign_initial(pt_db *db, pt_arena *a, int64_t member_id, pt_err *err)
+{
+	bool changed;
+	return retier(db, a, member_id, "register", false, &changed, err);
+}
+
+int pt_svc_tier_post_spend(pt_db *db, pt_arena *a, int64_t member_id, int64_t amount, pt_err *err)
+{
+	pt_points_rules rules;
+	char today[11];
+	bool changed;
+	if (pt_svc_points_rules(db, a, &rules, err) != 0)
+		return -1;
+	pt_svc_today(&rules, today);
+	return pt_repo_spend_add(db, member_id, today, amount, err) ||
+	       retier(db, a, member_id, "upgrade", false, &changed, err);
+}
+
+typedef struct {
+	int64_t member_id;
+	pt_arena *arena;
+	bool changed;
+} review_args;
+
+static int review_tx(pt_db *db, void *arg, pt_err *err)
+{
+	review_args *x = arg;
+	return retier(db, x->arena, x->member_id, "review", true, &x->changed, err);
+}
+
+int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err)
+{
+	enum { BATCH = 500 };
+	int64_t after = 0;
+	*changed = 0;
+	for (;;) {
+		pt_arena *a = pt_arena_new();
+		if (!a)
+			return oom(err);
+		int64_t *ids;
+		int n = 0;
+		int rc = pt_repo_member_ids(db, a, after, BATCH, &ids, &n, err);
+		for (int i = 0; rc == 0 && i < n; i++) {
+			review_args x = {.member_id = ids[i], .arena = a};
+			rc = pt_db_tx(db, true, review_tx, &x, err);
+			*changed += x.changed;
+			after = ids[i];
+		}
+		pt_arena_free(a);
+		if (rc != 0)
+			return -1;
+		if (n < BATCH)
+			return 0;
+	}
+}
