@@ -32,6 +32,29 @@ static const struct {
 };
 enum { DEMO_STORES = sizeof(demo_stores) / sizeof(demo_stores[0]) };
 
+static const pt_tier demo_tiers[] = {
+    {.name = "普通",
+     .rank = 0,
+     .threshold = 0,
+     .discount_bp = 10000,
+     .points_multiplier_bp = 10000},
+    {.name = "银卡",
+     .rank = 1,
+     .threshold = 100000,
+     .discount_bp = 9800,
+     .points_multiplier_bp = 12000},
+    {.name = "金卡",
+     .rank = 2,
+     .threshold = 500000,
+     .discount_bp = 9500,
+     .points_multiplier_bp = 15000},
+    {.name = "钻石",
+     .rank = 3,
+     .threshold = 2000000,
+     .discount_bp = 9000,
+     .points_multiplier_bp = 20000},
+};
+
 static uint64_t splitmix(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9E3779B97F4A7C15u);
@@ -56,6 +79,16 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 		              .phone = demo_stores[i].phone,
 		              .created_at = now};
 		rc = pt_repo_store_insert(db, a, &s, &store_ids[i], err);
+	}
+	int64_t base_tier = 0;
+	for (size_t i = 0; i < sizeof(demo_tiers) / sizeof(demo_tiers[0]) && rc == 0; i++) {
+		pt_tier t = demo_tiers[i];
+		t.basis = "rolling_12m";
+		t.created_at = t.updated_at = now;
+		int64_t id;
+		rc = pt_repo_tier_insert(db, a, &t, &id, err);
+		if (i == 0)
+			base_tier = id;
 	}
 	/* Card numbers and referral codes from a fixed seed too, so the demo is the same on
 	 * every machine; a collision between two of them is astronomically unlikely and would
@@ -86,7 +119,7 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 		}
 	}
 	pt_arena_free(a);
-	return rc;
+	return rc ? rc : pt_repo_tier_assign_all(db, base_tier, now, err);
 }
 
 int pt_svc_demo_create(pt_db *db, pt_err *err)

@@ -198,6 +198,8 @@ int pt_repo_tier_get(pt_db *db, pt_arena *a, int64_t id, pt_tier *out, bool *fou
 int pt_repo_tier_all(pt_db *db, pt_arena *a, pt_tier **out, int *n, pt_err *err);
 int pt_repo_tier_members(pt_db *db, pt_arena *a, int64_t tier_id, int64_t *count, pt_err *err);
 int pt_repo_member_set_tier(pt_db *db, int64_t member_id, int64_t tier_id, pt_err *err);
+/* Puts every member without a tier into tier_id, with its history: a new business's start. */
+int pt_repo_tier_assign_all(pt_db *db, int64_t tier_id, int64_t now, pt_err *err);
 int pt_repo_tier_history_insert(pt_db *db, int64_t member_id, int64_t from, int64_t to,
                                 const char *reason, int64_t now, pt_err *err);
 

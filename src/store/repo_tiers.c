@@ -183,3 +183,18 @@ int pt_repo_member_ids(pt_db *db, pt_arena *a, int64_t after_id, int limit, int6
 	*n = r.nrows;
 	return 0;
 }
+
+int pt_repo_tier_assign_all(pt_db *db, int64_t tier_id, int64_t now, pt_err *err)
+{
+	pt_val p[] = {PT_INT(tier_id), PT_INT(now)};
+	if (pt_db_exec(
+	        db,
+	        "INSERT INTO member_tier_history (member_id, from_tier_id, to_tier_id, reason, "
+	        "created_at) SELECT id, NULL, $1, 'register', $2 FROM members "
+	        "WHERE tier_id IS NULL AND erased_at IS NULL",
+	        p, 2, NULL, err) != 0)
+		return -1;
+	return pt_db_exec(
+	    db, "UPDATE members SET tier_id = $1 WHERE tier_id IS NULL AND erased_at IS NULL", p, 1,
+	    NULL, err);
+}
