@@ -37,14 +37,9 @@ static int lookup(json_t *obj, const char *key, unsigned flags, pt_field *out, p
 	out->present = true;
 	out->j = v;
 	if (json_is_null(v)) {
-		if (flags & (PT_F_REQUIRED | PT_F_NULLABLE)) {
-			if (flags & PT_F_REQUIRED)
-				return pt_err_set(err, PT_INVALID_ARGUMENT, key,
-				                  "'%s' cannot be null", "“%s”不能为 null", key);
-		} else {
+		if (!(flags & PT_F_NULLABLE))
 			return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' cannot be null",
-			                  "“%s”不能为 null", key);
-		}
+					  "“%s”不能为 null", key);
 		out->is_null = true;
 		return 0;
 	}

@@ -268,6 +268,45 @@ static bool is_json_type(const char *ct)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Finds the member holding a number past 64 bits, to name it as the field to blame. */
+static bool find_huge(json_t *v, char *path, size_t size)
+{
+	const char *key;
+	json_t *child;
+	size_t used = strlen(path), i;
+	if (json_is_real(v))
+		return json_real_value(v) >= 9.2e18 || json_real_value(v) <= -9.2e18;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, child)
+		{
+			snprintf(path + used, size - used, "%s%s", used ? "." : "", key);
+			if (find_huge(child, path, size))
+				return true;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+		{
+			snprintf(path + used, size - used, "[%zu]", i);
+			if (find_huge(child, path, size))
+				return true;
+		}
+	}
+	path[used] = '\0';
+	return false;
+}
+
+static int too_big_integer(request *r, pt_err *err)
+{
+	json_error_t jerr;
+	char path[64] = "";
+	json_t *as_real = json_loadb(r->body, r->body_len, JSON_DECODE_INT_AS_REAL, &jerr);
+	bool found = as_real && find_huge(as_real, path, sizeof(path));
+	json_decref(as_real);
+	return pt_err_set(err, PT_INVALID_ARGUMENT, found ? path : NULL,
+	                  "%s is a number too large to handle", "%s 数值过大",
+	                  found ? path : "a value");
+}
+
 static int parse_body(request *r, pt_err *err)
 {
 	pt_req *req = &r->req;
@@ -285,6 +324,8 @@ static int parse_body(request *r, pt_err *err)
 		                  "请求体须为 JSON（Content-Type: application/json）");
 	json_error_t jerr;
 	json_t *body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!body && strstr(jerr.text, "too big integer"))
+		return too_big_integer(r, err);
 	if (!body)
 		return pt_err_set(
 		    err, PT_INVALID_ARGUMENT, NULL, "malformed JSON at line %d column %d: %s",

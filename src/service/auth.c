@@ -98,7 +98,7 @@ int pt_svc_auth_session(pt_ctx *ctx, const char *token, const char **csrf, pt_er
 		return oom(err);
 	if (pt_repo_session_by_hash(ctx->db, ctx->arena, hash, &s, &found, err) != 0)
 		return -1;
-	int64_t now = pt_clock_now_ms();
+	int64_t now = pt_clock_real_ms();
 	int64_t idle_ms = pt_settings.session_idle_minutes * 60 * 1000;
 	if (!found || now >= s.expires_at || now - s.last_seen_at >= idle_ms)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
@@ -143,7 +143,7 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 	if (!found || !ok || l->out->staff.disabled_at)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL, "wrong username or password",
 		                  "用户名或密码错误");
-	int64_t now = pt_clock_now_ms();
+	int64_t now = pt_clock_real_ms();
 	pt_session s = {.staff_id = l->out->staff.id,
 	                .created_at = now,
 	                .expires_at = now + pt_settings.session_max_hours * 3600 * 1000};

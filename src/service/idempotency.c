@@ -22,7 +22,7 @@ static int begin_tx(pt_db *db, void *arg, pt_err *err)
 {
 	begin_args *x = arg;
 	pt_arena *a = x->ctx->arena;
-	int64_t now = pt_clock_now_ms();
+	int64_t now = pt_clock_real_ms();
 	bool claimed = false, found = false, taken = false;
 	if (pt_repo_idem_claim(db, a, x->caller, x->key, x->hash, now, &x->idem->row_id, &claimed,
 	                       err) != 0)

@@ -14,8 +14,11 @@ static _Atomic int64_t pinned_ms = -1;
 int64_t pt_clock_now_ms(void)
 {
 	int64_t pinned = atomic_load(&pinned_ms);
-	if (pinned >= 0)
-		return pinned;
+	return pinned >= 0 ? pinned : pt_clock_real_ms();
+}
+
+int64_t pt_clock_real_ms(void)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -5,6 +5,9 @@
 
 /* All business time comes from here, so tests can set it (serve --test-clock). */
 int64_t pt_clock_now_ms(void);
+/* The real time, whatever the test clock says: for what measures elapsed time rather than
+ * business time (session timeouts, stale idempotency keys). */
+int64_t pt_clock_real_ms(void);
 /* Pins the clock at ms; a negative value returns it to real time. */
 void pt_clock_set_ms(int64_t ms);
 

@@ -10,6 +10,7 @@ written off, and is exact after every explicit job run.
 
 import collections
 import datetime
+import functools
 import random
 import time
 
@@ -22,6 +23,7 @@ group = Group("points_model", server=False)
 
 SEEDS = [11, 22, 33]
 START = datetime.datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
+end_of_day = functools.lru_cache(maxsize=None)(end_of)
 
 
 class Lot:
@@ -196,19 +198,20 @@ class Runner:
         model, rng = self.model, self.rng
         r = rng.random()
         target, focus = None, None
-        if r < 0.35:
-            ends = [(end_of(lot.exp), m) for m in model.members for lot in m.lots
-                    if lot.exp is not None and lot.remaining > 0 and end_of(lot.exp) > model.now]
+        if r < 0.35:  # to (or a second before) the end of a day some points expire on
+            ends = sorted((end_of_day(lot.exp), m.id, m) for m in model.members for lot in m.lots
+                          if lot.exp is not None and lot.remaining > 0
+                          and end_of_day(lot.exp) > model.now)
             if ends:
-                end, focus = rng.choice(ends)
+                end, _, focus = rng.choice(ends[:6])
                 target = end + datetime.timedelta(seconds=rng.choice([-1, 0, 0]))
                 if target <= model.now:
                     target = end
         if target is None:
             if r < 0.65:
                 delta = datetime.timedelta(seconds=rng.randint(1, 48 * 3600))
-            elif r < 0.9:
-                delta = datetime.timedelta(days=rng.randint(1, 60),
+            elif r < 0.95:
+                delta = datetime.timedelta(days=rng.randint(1, 20),
                                            seconds=rng.randint(0, 86399))
             else:
                 delta = datetime.timedelta(days=rng.randint(60, 400))
@@ -271,7 +274,7 @@ class Runner:
 
     def step(self):
         r = self.rng.random()
-        if len(self.model.members) < 3 or r < 0.12:
+        if len(self.model.members) < 3 or r < (0.12 if len(self.model.members) < 60 else 0.03):
             return self.register()
         if r < 0.38:
             return self.credit()
@@ -306,10 +309,11 @@ class Runner:
 
 
 def run_model(ctx, seed):
-    ops = 200 if ctx.quick else 800
+    ops = 400 if ctx.quick else 4000
     inst = start_instance(ctx.cfg, f"model{seed}", ["--test-clock"])
     try:
         c = Ctx(ctx.cfg, inst)
+        full(c)  # the suite's key, made while the owner's session is valid
         set_clock(c, START)
         run = Runner(c, seed)
         history = []

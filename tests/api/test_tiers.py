@@ -2,7 +2,7 @@
 Also: without --test-clock the /_test routes do not exist."""
 
 from harness import (API, Group, check, check_time, eq, expect, expect_error)
-from test_points import full
+from test_points import full, key_for
 
 group = Group("points_tiers")
 
@@ -189,8 +189,8 @@ def crud(ctx):
 
 @group.test
 def permissions(ctx):
-    reader, _ = ctx.key()  # default scopes include tiers.read
-    nobody, _ = ctx.key(["members.read"])
+    reader, _ = key_for(ctx)  # default scopes include tiers.read
+    nobody, _ = key_for(ctx, ["members.read"])
     before = tiers(ctx)
     eq(tiers(ctx, client=reader), before, "GET with tiers.read")
     expect_error(nobody.get(T), 403, "permission_denied")
@@ -202,7 +202,7 @@ def permissions(ctx):
         with ctx.case(f"{method} with tiers.read only"):
             kw = {} if body is None else {"body": body}
             expect_error(reader.request(method, path, **kw), 403, "permission_denied")
-    writer, _ = ctx.key(["tiers.write", "tiers.read"])
+    writer, _ = key_for(ctx, ["tiers.write", "tiers.read"])
     with ctx.case("tiers.write may POST and DELETE"):
         t = expect(writer.post(T, {"name": "临时", "rank": 901, "threshold": 0}), 201)
         expect(writer.delete(f"{T}/{t['id']}"), 204)
@@ -226,7 +226,7 @@ def member_tier_at_registration(ctx):
     eq((h[0]["from_tier_id"], h[0]["to_tier_id"], h[0]["reason"]),
        (None, member_tier["id"], "register"), "the register entry")
     with ctx.case("history with a default key"):
-        reader, _ = ctx.key()
+        reader, _ = key_for(ctx)
         eq(ctx.walk(f"{M}/{m['id']}/tier-history", client=reader), h, "history")
     with ctx.case("history of an unknown member"):
         expect_error(api.get(f"{M}/999999/tier-history"), 404, "not_found")
@@ -248,7 +248,43 @@ def member_tier_at_registration(ctx):
     with ctx.case("a tier held by nobody can go"):
         expect(api.delete(f"{T}/{basic['id']}"), 204)
     with ctx.case("no threshold-0 tier: no tier at registration"):
+        expect(api.patch(f"{T}/{member_tier['id']}", {"threshold": 1}), 200)
         new_tier(ctx, name="门槛", rank=50, threshold=1)
         m2 = ctx.new_member(client=api)
         eq(m2["tier"], None, "tier")
         eq(history(ctx, m2["id"]), [], "history")
+
+
+@group.test
+def review_moves_down(ctx):
+    """A tier whose threshold rises above a member's spend: the member keeps it until the
+    review (`patron jobs tiers`), which moves them down to the tier their spend qualifies for."""
+    api = full(ctx)
+    for t in tiers(ctx):
+        r = api.delete(f"{T}/{t['id']}")
+        check(r.status in (204, 409), f"DELETE a tier: {r}")
+    base_rank = 700
+    low = new_tier(ctx, name="复核低", rank=base_rank, threshold=0)
+    high = new_tier(ctx, name="复核高", rank=base_rank + 1, threshold=0)
+    m = ctx.new_member(client=api)
+    eq(m["tier"], {"id": high["id"], "name": "复核高"}, "tier at registration")
+    expect(api.patch(f"{T}/{high['id']}", {"threshold": 50000}), 200)
+    eq(expect(api.get(f"{M}/{m['id']}"), 200)["tier"]["id"], high["id"],
+       "no move down before the review")
+    n = ctx.new_member(client=api)
+    eq(n["tier"], {"id": low["id"], "name": "复核低"}, "a new member's tier")
+    r = ctx.inst.cli("jobs", "tiers")
+    eq(r.returncode, 0, f"patron jobs tiers: {(r.stdout + r.stderr)[-500:]}")
+    eq(expect(api.get(f"{M}/{m['id']}"), 200)["tier"], {"id": low["id"], "name": "复核低"},
+       "tier after the review")
+    h = history(ctx, m["id"])
+    order = lambda x: (x[0] or 0, x[1] or 0, x[2])  # noqa: E731
+    eq(sorted(((x["from_tier_id"], x["to_tier_id"], x["reason"]) for x in h), key=order),
+       sorted([(None, high["id"], "register"), (high["id"], low["id"], "review")], key=order),
+       "tier history after the review")
+    eq(len(history(ctx, n["id"])), 1, "the new member's history (no change)")
+    r = ctx.inst.cli("jobs", "tiers")
+    eq(r.returncode, 0, "a second review")
+    eq(len(history(ctx, m["id"])), 2, "history after a second review")
+    with ctx.case("the tier now held by nobody can go"):
+        expect(api.delete(f"{T}/{high['id']}"), 204)
