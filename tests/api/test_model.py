@@ -199,9 +199,10 @@ class Runner:
         r = rng.random()
         target, focus = None, None
         if r < 0.35:  # to (or a second before) the end of a day some points expire on
+            horizon = model.now + datetime.timedelta(days=90)
             ends = sorted((end_of_day(lot.exp), m.id, m) for m in model.members for lot in m.lots
                           if lot.exp is not None and lot.remaining > 0
-                          and end_of_day(lot.exp) > model.now)
+                          and model.now < end_of_day(lot.exp) <= horizon)
             if ends:
                 end, _, focus = rng.choice(ends[:6])
                 target = end + datetime.timedelta(seconds=rng.choice([-1, 0, 0]))
