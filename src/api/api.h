@@ -27,6 +27,7 @@ int pt_json_text(json_t *obj, const char *key, unsigned flags, int min, int max,
                  pt_err *err);
 int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64_t max,
                 pt_field *out, pt_err *err);
+int pt_json_bool(json_t *obj, const char *key, unsigned flags, pt_field *out, pt_err *err);
 int pt_json_array(json_t *obj, const char *key, unsigned flags, int max_items, pt_field *out,
                   pt_err *err);
 /* Checks a text value that did not come from JSON (a query argument), by the same rules. */
@@ -75,5 +76,13 @@ int pt_api_tier_history(pt_req *req, pt_err *err);
 int pt_api_test_clock_get(pt_req *req, pt_err *err);
 int pt_api_test_clock_put(pt_req *req, pt_err *err);
 int pt_api_test_job(pt_req *req, pt_err *err);
+int pt_api_products_create(pt_req *req, pt_err *err);
+int pt_api_products_patch(pt_req *req, pt_err *err);
+int pt_api_products_get(pt_req *req, pt_err *err);
+int pt_api_products_list(pt_req *req, pt_err *err);
+int pt_api_stock_move(pt_req *req, pt_err *err);
+int pt_api_stock_list(pt_req *req, pt_err *err);
+int pt_api_stock_alerts(pt_req *req, pt_err *err);
+int pt_api_stock_threshold(pt_req *req, pt_err *err);
 
 #endif

@@ -39,7 +39,7 @@ static int lookup(json_t *obj, const char *key, unsigned flags, pt_field *out, p
 	if (json_is_null(v)) {
 		if (!(flags & PT_F_NULLABLE))
 			return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' cannot be null",
-					  "“%s”不能为 null", key);
+			                  "“%s”不能为 null", key);
 		out->is_null = true;
 		return 0;
 	}
@@ -96,6 +96,18 @@ int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64
 		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be from %lld to %lld",
 		                  "“%s”须在 %lld 至 %lld 之间", key, (long long)min,
 		                  (long long)max);
+	return 0;
+}
+
+int pt_json_bool(json_t *obj, const char *key, unsigned flags, pt_field *out, pt_err *err)
+{
+	int rc = lookup(obj, key, flags, out, err);
+	if (rc <= 0)
+		return rc;
+	if (!json_is_boolean(out->j))
+		return pt_err_set(err, PT_INVALID_ARGUMENT, key, "'%s' must be true or false",
+		                  "“%s”须为 true 或 false", key);
+	out->i = json_is_true(out->j);
 	return 0;
 }
 

@@ -42,6 +42,17 @@ const pt_route pt_api_routes[] = {
     {PT_PATCH, "/api/v1/tiers/{id}", pt_api_tiers_patch, PT_PERM_TIERS_WRITE, 0},
     {PT_DELETE, "/api/v1/tiers/{id}", pt_api_tiers_delete, PT_PERM_TIERS_WRITE, 0},
 
+    {PT_GET, "/api/v1/products", pt_api_products_list, PT_PERM_PRODUCTS_READ, 0},
+    {PT_POST, "/api/v1/products", pt_api_products_create, PT_PERM_PRODUCTS_WRITE, 0},
+    {PT_GET, "/api/v1/products/{sku}", pt_api_products_get, PT_PERM_PRODUCTS_READ, 0},
+    {PT_PATCH, "/api/v1/products/{sku}", pt_api_products_patch, PT_PERM_PRODUCTS_WRITE, 0},
+
+    {PT_GET, "/api/v1/stock", pt_api_stock_list, PT_PERM_STOCK_READ, 0},
+    {PT_GET, "/api/v1/stock/alerts", pt_api_stock_alerts, PT_PERM_STOCK_READ, 0},
+    {PT_POST, "/api/v1/stock/movements", pt_api_stock_move, PT_PERM_STOCK_WRITE,
+     PT_ROUTE_IDEMPOTENT},
+    {PT_PUT, "/api/v1/stock/thresholds", pt_api_stock_threshold, PT_PERM_STOCK_WRITE, 0},
+
     {PT_GET, "/api/v1/_test/clock", pt_api_test_clock_get, 0,
      PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
     {PT_PUT, "/api/v1/_test/clock", pt_api_test_clock_put, 0,

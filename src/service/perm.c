@@ -3,9 +3,11 @@
 #include "service/service.h"
 
 static const char *const names[] = {
-    "stores.read",   "stores.write",    "members.read", "members.write", "members.pii",
-    "members.erase", "api_keys.manage", "metrics.read", "points.read",   "points.adjust",
-    "settings.read", "settings.write",  "tiers.read",   "tiers.write",
+    "stores.read",     "stores.write",     "members.read", "members.write", "members.pii",
+    "members.erase",   "api_keys.manage",  "metrics.read", "points.read",   "points.adjust",
+    "settings.read",   "settings.write",   "tiers.read",   "tiers.write",   "products.read",
+    "products.write",  "stock.read",       "stock.write",  "coupons.read",  "coupons.write",
+    "promotions.read", "promotions.write", "checkout",     "refunds",       "orders.read",
 };
 
 const char *pt_perm_name(int bit)

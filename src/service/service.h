@@ -25,12 +25,25 @@ typedef enum {
 	PT_PERM_SETTINGS_WRITE = 1u << 11,
 	PT_PERM_TIERS_READ = 1u << 12,
 	PT_PERM_TIERS_WRITE = 1u << 13,
-	PT_PERM_ALL = (1u << 14) - 1,
+	PT_PERM_PRODUCTS_READ = 1u << 14,
+	PT_PERM_PRODUCTS_WRITE = 1u << 15,
+	PT_PERM_STOCK_READ = 1u << 16,
+	PT_PERM_STOCK_WRITE = 1u << 17,
+	PT_PERM_COUPONS_READ = 1u << 18,
+	PT_PERM_COUPONS_WRITE = 1u << 19,
+	PT_PERM_PROMOTIONS_READ = 1u << 20,
+	PT_PERM_PROMOTIONS_WRITE = 1u << 21,
+	PT_PERM_CHECKOUT = 1u << 22,
+	PT_PERM_REFUNDS = 1u << 23,
+	PT_PERM_ORDERS_READ = 1u << 24,
+	PT_PERM_ALL = (1u << 25) - 1,
 } pt_perm;
 
 #define PT_PERM_KEY_DEFAULT                                                                        \
 	(PT_PERM_STORES_READ | PT_PERM_MEMBERS_READ | PT_PERM_MEMBERS_WRITE |                      \
-	 PT_PERM_POINTS_READ | PT_PERM_TIERS_READ | PT_PERM_SETTINGS_READ)
+	 PT_PERM_POINTS_READ | PT_PERM_TIERS_READ | PT_PERM_SETTINGS_READ |                        \
+	 PT_PERM_PRODUCTS_READ | PT_PERM_STOCK_READ | PT_PERM_COUPONS_READ |                       \
+	 PT_PERM_PROMOTIONS_READ | PT_PERM_CHECKOUT | PT_PERM_REFUNDS | PT_PERM_ORDERS_READ)
 
 /* The permission's name ("members.read"), or NULL past the last one. */
 const char *pt_perm_name(int bit);

@@ -671,6 +671,18 @@ def idempotency_replay_and_reuse(ctx):
         expect_error(rr, 404, "not_found")
         replay_of(adjust(api, 999999, 5, key=k), rr, "replayed 404")
     eq(snapshot(ctx, [mid, other]), snap, "after the replays")
+    with ctx.case("keys are kept at least 24 hours (also through the expiry job)"):
+        t0 = datetime.datetime(2033, 1, 1, 4, 0, tzinfo=UTC)
+        set_clock(ctx, t0)
+        k = new_key()
+        rr = adjust(api, mid, 1, key=k)
+        expect(rr, 201)
+        set_clock(ctx, t0 + datetime.timedelta(hours=24))
+        run_expire_job(ctx)
+        replay_of(adjust(api, mid, 1, key=k), rr, "replay 24 hours later")
+        set_clock(ctx, t0 + datetime.timedelta(hours=24, minutes=59))
+        run_expire_job(ctx)
+        replay_of(adjust(api, mid, 1, key=k), rr, "replay 24 h 59 min later")
     reset(ctx)
 
 
@@ -854,6 +866,130 @@ def concurrent_spending(ctx):
     eq(len(entries), 11, "entries")
     check_chain(entries)
     check(all(e["balance_after"] >= 0 for e in entries), "an entry with a negative balance")
+    patron_check(ctx)
+    reset(ctx)
+
+
+@group.test
+def concurrent_settings_puts(ctx):
+    """Partial PUTs of different fields at once: every one of them is kept (no lost update)."""
+    reset(ctx)
+    api = full(ctx)
+    fields = [("earn", "per_amount"), ("earn", "points"), ("redeem", "points"),
+              ("redeem", "amount"), ("redeem", "max_ratio_bp"), ("expiry", "days"),
+              ("signup_bonus", None), ("referral", "referrer_points"),
+              ("referral", "referee_points"), ("birthday", "multiplier_bp")]
+    rounds = 3 if ctx.quick else 10
+    lost = []
+    for rnd in range(rounds):
+        changes = []
+        for i, (top, sub) in enumerate(fields):
+            value = 10000 + rnd * 100 + i if top == "birthday" else 1 + rnd * 100 + i
+            changes.append({top: {sub: value}} if sub else {top: value})
+        barrier = threading.Barrier(len(changes))
+        out = [None] * len(changes)
+
+        def go(i):
+            c = Client(ctx.port, token=api.token)
+            try:
+                barrier.wait(60)
+                out[i] = c.put(SETTINGS, changes[i])
+            finally:
+                c.close()
+
+        ts = [threading.Thread(target=go, args=(i,), daemon=True) for i in range(len(changes))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        for o in out:
+            check(o is not None, "a PUT got no answer")
+            expect(o, 200)
+        got = get_settings(ctx)
+        want = got
+        for ch in changes:
+            want = merged(want, ch)
+        if got != want:
+            lost.append(sorted(f"{k}.{kk}" if isinstance(v, dict) else k
+                               for ch in changes for k, v in ch.items()
+                               for kk in (v if isinstance(v, dict) else [None])
+                               if (got[k][kk] if kk else got[k]) != (v[kk] if kk else v)))
+    eq(lost, [], "changes lost by concurrent PUTs (per round)")
+    reset(ctx)
+
+
+@group.test
+def concurrent_referrals(ctx):
+    """Many registrations at once with one referral code: the referrer gets every bonus."""
+    reset(ctx)
+    api = full(ctx)
+    put_settings(ctx, {"referral": {"referrer_points": 10, "referee_points": 3, "on": "register"}})
+    a = ctx.new_member(client=api)
+    n = 12 if ctx.quick else 32
+    phones = [ctx.phone("135") for _ in range(n)]
+    barrier = threading.Barrier(n)
+    out = [None] * n
+
+    def go(i):
+        c = Client(ctx.port, token=api.token)
+        try:
+            barrier.wait(60)
+            out[i] = c.post(M, {"name": f"推荐{i}", "phone": phones[i],
+                                "referral_code": a["referral_code"]})
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=go, args=(i,), daemon=True) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    for o in out:
+        check(o is not None, "a registration got no answer")
+        eq(expect(o, 201)["points"], 3, "referee points")
+    check_points(ctx, a["id"], 10 * n, [], "referrer")
+    entries = ledger(ctx, a["id"])
+    eq(len(entries), n, "referrer entries")
+    check_chain(entries, "referrer ledger")
+    patron_check(ctx)
+    reset(ctx)
+
+
+@group.test
+def erased_members(ctx):
+    """An erased member: no reminders, no referrals by their code, no adjustments; the ledger
+    stays consistent (`patron check`), also through the expiry job."""
+    now = datetime.datetime(2032, 3, 1, 4, 0, tzinfo=UTC)
+    reset(ctx, now)
+    api = full(ctx)
+    put_settings(ctx, {"expiry": {"mode": "rolling", "days": 5},
+                       "referral": {"referrer_points": 10, "referee_points": 0}})
+    e = ctx.new_member(client=api)
+    keep = ctx.new_member(client=api)
+    credit(ctx, e["id"], 50)
+    credit(ctx, keep["id"], 60)
+    within = {it["member_id"] for it in reminders(ctx, within_days=30).values()}
+    check({e["id"], keep["id"]} <= within, f"both members expected in the reminders: {within}")
+    expect(api.delete(f"{M}/{e['id']}"), 204)
+    with ctx.case("no reminder for an erased member"):
+        got = reminders(ctx, within_days=30)
+        check(e["id"] not in got, f"erased member in the reminders: {got.get(e['id'])}")
+        check(keep["id"] in got, "the other member is missing from the reminders")
+    with ctx.case("the erased member's referral code"):
+        r = api.post(M, {"name": "被擦除者推荐", "phone": ctx.phone(),
+                         "referral_code": e["referral_code"]})
+        expect_error(r, 400, "invalid_argument", "referral_code")
+    with ctx.case("adjust an erased member"):
+        expect_error(adjust(api, e["id"], 5), 404, "not_found")
+        expect_error(adjust(api, e["id"], -5), 404, "not_found")
+    patron_check(ctx)
+    set_clock(ctx, now + datetime.timedelta(days=10))
+    with ctx.case("the expiry job with an erased member"):
+        got = run_expire_job(ctx)
+        check(got["expired_points"] >= 60, f"job answer {got}")
+        check_points(ctx, keep["id"], 0, [], "the kept member")
+        again = run_expire_job(ctx)
+        eq((again["expired_points"], again["members"]), (0, 0), "a second run")
     patron_check(ctx)
     reset(ctx)
 

@@ -1,7 +1,9 @@
 """Tiers: CRUD with validation and conflicts; a member's tier at registration and its history.
 Also: without --test-clock the /_test routes do not exist."""
 
-from harness import (API, Group, check, check_time, eq, expect, expect_error)
+import threading
+
+from harness import (API, Client, Group, check, check_time, eq, expect, expect_error)
 from test_points import full, key_for
 
 group = Group("points_tiers")
@@ -288,3 +290,40 @@ def review_moves_down(ctx):
     eq(len(history(ctx, m["id"])), 2, "history after a second review")
     with ctx.case("the tier now held by nobody can go"):
         expect(api.delete(f"{T}/{high['id']}"), 204)
+
+
+@group.test
+def concurrent_creates(ctx):
+    """Racing POSTs of one name (or one rank): one 201, the rest 409 on that field, never 500."""
+    api = full(ctx)
+    n = 16
+    for field in ["name", "rank"]:
+        with ctx.case(field):
+            before = tiers(ctx)
+            u = ctx.uniq()
+            bodies = [{"name": f"并发{u}" if field == "name" else f"并发{u}-{i}",
+                       "rank": 800 + i if field == "name" else 850,
+                       "threshold": 1} for i in range(n)]
+            barrier = threading.Barrier(n)
+            out = [None] * n
+
+            def go(i):
+                c = Client(ctx.port, token=api.token)
+                try:
+                    barrier.wait(60)
+                    out[i] = c.post(T, bodies[i])
+                finally:
+                    c.close()
+
+            ts = [threading.Thread(target=go, args=(i,), daemon=True) for i in range(n)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join(60)
+            made = [o for o in out if o is not None and o.status == 201]
+            eq(len(made), 1, f"created: {[o.status if o else None for o in out]}")
+            for o in out:
+                if o is not made[0]:
+                    expect_error(o, 409, "conflict", field)
+            eq(len(tiers(ctx)), len(before) + 1, "tiers afterwards")
+            expect(api.delete(f"{T}/{made[0].json['id']}"), 204)
