@@ -28,6 +28,11 @@ int pt_json_text(json_t *obj, const char *key, unsigned flags, int min, int max,
 int pt_json_int(json_t *obj, const char *key, unsigned flags, int64_t min, int64_t max,
                 pt_field *out, pt_err *err);
 int pt_json_bool(json_t *obj, const char *key, unsigned flags, pt_field *out, pt_err *err);
+/* An optional array of positive ids, kept as JSON text ("[]" when absent). */
+int pt_json_id_array(pt_arena *a, json_t *body, const char *key, const char **out, pt_err *err);
+/* An RFC 3339 time into epoch milliseconds; *present false when absent or null. */
+int pt_json_time_field(json_t *body, const char *key, unsigned flags, int64_t *ms, bool *present,
+		       pt_err *err);
 int pt_json_array(json_t *obj, const char *key, unsigned flags, int max_items, pt_field *out,
                   pt_err *err);
 /* Checks a text value that did not come from JSON (a query argument), by the same rules. */
@@ -84,5 +89,15 @@ int pt_api_stock_move(pt_req *req, pt_err *err);
 int pt_api_stock_list(pt_req *req, pt_err *err);
 int pt_api_stock_alerts(pt_req *req, pt_err *err);
 int pt_api_stock_threshold(pt_req *req, pt_err *err);
+int pt_api_templates_create(pt_req *req, pt_err *err);
+int pt_api_templates_get(pt_req *req, pt_err *err);
+int pt_api_templates_list(pt_req *req, pt_err *err);
+int pt_api_templates_issue(pt_req *req, pt_err *err);
+int pt_api_coupons_get(pt_req *req, pt_err *err);
+int pt_api_member_coupons(pt_req *req, pt_err *err);
+int pt_api_promotions_create(pt_req *req, pt_err *err);
+int pt_api_promotions_get(pt_req *req, pt_err *err);
+int pt_api_promotions_list(pt_req *req, pt_err *err);
+int pt_api_promotions_patch(pt_req *req, pt_err *err);
 
 #endif

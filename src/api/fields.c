@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -185,4 +186,48 @@ json_t *pt_json_opt_str(const char *s)
 json_t *pt_json_opt_id(int64_t id)
 {
 	return id ? json_integer(id) : json_null();
+}
+
+#define ID_MAX ((INT64_C(1) << 53) - 1)
+
+/* An optional array of positive ids, kept as JSON text ("[]" when absent). */
+int pt_json_id_array(pt_arena *a, json_t *body, const char *key, const char **out, pt_err *err)
+{
+	pt_field f;
+	if (pt_json_array(body, key, PT_F_NULLABLE, 100, &f, err))
+		return -1;
+	*out = "[]";
+	if (!f.present || f.is_null)
+		return 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(f.j, i, v)
+	{
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > ID_MAX)
+			return pt_err_set(err, PT_INVALID_ARGUMENT, key,
+			                  "%s must be an array of positive ids",
+			                  "%s 须为正整数 id 数组", key);
+	}
+	char *text = json_dumps(f.j, JSON_COMPACT);
+	*out = text ? pt_arena_strdup(a, text) : NULL;
+	free(text);
+	if (!*out)
+		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+	return 0;
+}
+
+/* A time in RFC 3339 into epoch milliseconds. */
+int pt_json_time_field(json_t *body, const char *key, unsigned flags, int64_t *ms, bool *present,
+                       pt_err *err)
+{
+	pt_field f;
+	if (pt_json_text(body, key, flags, 1, 64, &f, err))
+		return -1;
+	*present = f.present && !f.is_null;
+	if (*present && pt_clock_parse_rfc3339(f.s, ms) != 0)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, key,
+		                  "%s must be an RFC 3339 time such as 2026-11-23T08:00:00Z",
+		                  "%s 须为 RFC 3339 时间，例如 2026-11-23T08:00:00Z", key);
+	return 0;
 }

@@ -53,6 +53,19 @@ const pt_route pt_api_routes[] = {
      PT_ROUTE_IDEMPOTENT},
     {PT_PUT, "/api/v1/stock/thresholds", pt_api_stock_threshold, PT_PERM_STOCK_WRITE, 0},
 
+    {PT_GET, "/api/v1/coupon-templates", pt_api_templates_list, PT_PERM_COUPONS_READ, 0},
+    {PT_POST, "/api/v1/coupon-templates", pt_api_templates_create, PT_PERM_COUPONS_WRITE, 0},
+    {PT_GET, "/api/v1/coupon-templates/{id}", pt_api_templates_get, PT_PERM_COUPONS_READ, 0},
+    {PT_POST, "/api/v1/coupon-templates/{id}/issue", pt_api_templates_issue, PT_PERM_COUPONS_WRITE,
+     0},
+    {PT_GET, "/api/v1/coupons/{code}", pt_api_coupons_get, PT_PERM_COUPONS_READ, 0},
+    {PT_GET, "/api/v1/members/{id}/coupons", pt_api_member_coupons, PT_PERM_COUPONS_READ, 0},
+
+    {PT_GET, "/api/v1/promotions", pt_api_promotions_list, PT_PERM_PROMOTIONS_READ, 0},
+    {PT_POST, "/api/v1/promotions", pt_api_promotions_create, PT_PERM_PROMOTIONS_WRITE, 0},
+    {PT_GET, "/api/v1/promotions/{id}", pt_api_promotions_get, PT_PERM_PROMOTIONS_READ, 0},
+    {PT_PATCH, "/api/v1/promotions/{id}", pt_api_promotions_patch, PT_PERM_PROMOTIONS_WRITE, 0},
+
     {PT_GET, "/api/v1/_test/clock", pt_api_test_clock_get, 0,
      PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
     {PT_PUT, "/api/v1/_test/clock", pt_api_test_clock_put, 0,

@@ -69,7 +69,7 @@ typedef struct {
 	bool redeem; /* the request named redeem_points */
 	int64_t redeem_points;
 
-	const pt_points_rules *rules; /* earn_*, redeem_* */
+	const pt_points_rules *rules; /* earn_*, redeem_*; needed with a member */
 } pt_basket;
 
 /* --- Outputs -------------------------------------------------------------------------------- */
