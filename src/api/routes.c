@@ -66,6 +66,13 @@ const pt_route pt_api_routes[] = {
     {PT_GET, "/api/v1/promotions/{id}", pt_api_promotions_get, PT_PERM_PROMOTIONS_READ, 0},
     {PT_PATCH, "/api/v1/promotions/{id}", pt_api_promotions_patch, PT_PERM_PROMOTIONS_WRITE, 0},
 
+    {PT_POST, "/api/v1/checkout/quote", pt_api_checkout_quote, PT_PERM_CHECKOUT, 0},
+    {PT_POST, "/api/v1/checkout", pt_api_checkout_commit, PT_PERM_CHECKOUT, PT_ROUTE_IDEMPOTENT},
+    {PT_GET, "/api/v1/orders", pt_api_orders_list, PT_PERM_ORDERS_READ, 0},
+    {PT_GET, "/api/v1/orders/{id}", pt_api_orders_get, PT_PERM_ORDERS_READ, 0},
+    {PT_POST, "/api/v1/orders/{id}/refund", pt_api_orders_refund, PT_PERM_REFUNDS,
+     PT_ROUTE_IDEMPOTENT},
+
     {PT_GET, "/api/v1/_test/clock", pt_api_test_clock_get, 0,
      PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
     {PT_PUT, "/api/v1/_test/clock", pt_api_test_clock_put, 0,

@@ -9,11 +9,11 @@ __extension__ typedef __int128 i128;
 
 static const i128 BP = 10000;
 
-static int fail(pt_price_err *err, pt_code code, const char *field, int line, int64_t have,
-                int64_t want)
+static int fail(pt_price_err *err, pt_code code, pt_price_why why, const char *field, int line,
+                int64_t have, int64_t want)
 {
 	if (err)
-		*err = (pt_price_err){code, field, line, have, want};
+		*err = (pt_price_err){code, why, field, line, have, want};
 	return -1;
 }
 
@@ -143,7 +143,7 @@ static pt_adjustment adj(pt_adj_kind kind, int64_t amount)
 /* Stored values their own endpoints should have refused: a bug or a damaged row, not input. */
 static int bad_setting(pt_price_err *err, const char *field, int line, int64_t have)
 {
-	return fail(err, PT_INTERNAL, field, line, have, 0);
+	return fail(err, PT_INTERNAL, PT_WHY_SETTING, field, line, have, 0);
 }
 
 static int check_settings(const pt_basket *in, pt_price_err *err)
@@ -172,7 +172,7 @@ static int check_settings(const pt_basket *in, pt_price_err *err)
 	return 0;
 }
 
-static int check_promotion(const pt_promotion *p, pt_price_err *err)
+static int check_promotion(const pt_price_promo *p, pt_price_err *err)
 {
 	int64_t lowest = INT64_MAX;
 	for (int l = 0; l < p->n_levels; l++) {
@@ -191,7 +191,7 @@ static int check_promotion(const pt_promotion *p, pt_price_err *err)
 }
 
 /* What promotion p takes off a discountable base: the level that applies and how often. */
-static int64_t promotion_off(const pt_promotion *p, int64_t base, int *level, int64_t *times)
+static int64_t promotion_off(const pt_price_promo *p, int64_t base, int *level, int64_t *times)
 {
 	int pick = -1;
 	*level = -1;
@@ -227,7 +227,7 @@ static int64_t promotion_off(const pt_promotion *p, int64_t base, int *level, in
 	return (int64_t)off;
 }
 
-static int check_coupon(const pt_coupon *c, pt_price_err *err)
+static int check_coupon(const pt_price_coupon *c, pt_price_err *err)
 {
 	if (c->value < 0 || (c->kind == PT_COUPON_PERCENT_OFF && c->value > 10000))
 		return bad_setting(err, "coupon.value", -1, c->id);
@@ -238,7 +238,7 @@ static int check_coupon(const pt_coupon *c, pt_price_err *err)
 	return 0;
 }
 
-static int64_t coupon_off(const pt_coupon *c, int64_t base)
+static int64_t coupon_off(const pt_price_coupon *c, int64_t base)
 {
 	int64_t off = c->kind == PT_COUPON_AMOUNT_OFF ? min64(c->value, base)
 	                                              : base - apply_bp(base, c->value);
@@ -274,17 +274,19 @@ static int points_earned(const pt_basket *in, const pt_price_line *lo, int64_t *
 	for (int i = 0; i < in->n_lines; i++) {
 		i128 term = (i128)lo[i].cash * in->lines[i].points_multiplier_bp;
 		if (__builtin_add_overflow(sum, term, &sum))
-			return fail(err, PT_INVALID_ARGUMENT, "points_earned", -1, 0, 0);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_OVERFLOW, "points_earned", -1,
+			            0, 0);
 	}
 	const int64_t factors[] = {r->earn_points, in->tier_points_multiplier_bp,
 	                           in->promo_multiplier_bp, in->birthday_multiplier_bp};
 	for (size_t f = 0; f < sizeof(factors) / sizeof(factors[0]); f++)
 		if (__builtin_mul_overflow(sum, (i128)factors[f], &sum))
-			return fail(err, PT_INVALID_ARGUMENT, "points_earned", -1, 0, 0);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_OVERFLOW, "points_earned", -1,
+			            0, 0);
 	i128 den = (i128)r->earn_per_amount * BP * BP * BP * BP; /* below 2^117 */
 	i128 earned = sum / den;
 	if (earned > INT64_MAX)
-		return fail(err, PT_INVALID_ARGUMENT, "points_earned", -1, 0, 0);
+		return fail(err, PT_INVALID_ARGUMENT, PT_WHY_OVERFLOW, "points_earned", -1, 0, 0);
 	*out = (int64_t)earned;
 	return 0;
 }
@@ -299,7 +301,7 @@ int pt_price_basket(const pt_basket *in, pt_price_line *lo, pt_adjustment *adj_o
 
 	*out = (pt_price){0};
 	if (n < 1)
-		return fail(err, PT_INVALID_ARGUMENT, "items", -1, 0, 0);
+		return fail(err, PT_INVALID_ARGUMENT, PT_WHY_NO_ITEMS, "items", -1, 0, 0);
 	if (check_settings(in, err) != 0)
 		return -1;
 	for (int p = 0; p < in->n_promotions; p++)
@@ -309,19 +311,21 @@ int pt_price_basket(const pt_basket *in, pt_price_line *lo, pt_adjustment *adj_o
 		return -1;
 	if (in->redeem) {
 		if (!in->member)
-			return fail(err, PT_INVALID_ARGUMENT, "redeem_points", -1, 0, 0);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_NO_MEMBER, "redeem_points", -1,
+			            0, 0);
 		if (in->redeem_points < 1 || in->redeem_points % rules->redeem_points != 0)
-			return fail(err, PT_INVALID_ARGUMENT, "redeem_points", -1,
-			            in->redeem_points, rules->redeem_points);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_NOT_MULTIPLE, "redeem_points",
+			            -1, 0, rules->redeem_points);
 	}
 
 	/* 1. Line gross; every later amount is at most the gross, so these checks suffice. */
 	int64_t gross = 0;
 	for (int i = 0; i < n; i++) {
 		if (li[i].qty < 1)
-			return fail(err, PT_INVALID_ARGUMENT, "qty", i, li[i].qty, 1);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_RANGE, "qty", i, li[i].qty, 1);
 		if (li[i].unit_price < 0)
-			return fail(err, PT_INVALID_ARGUMENT, "unit_price", i, li[i].unit_price, 0);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_RANGE, "unit_price", i,
+			            li[i].unit_price, 0);
 		if (li[i].points_multiplier_bp < 0)
 			return bad_setting(err, "points_multiplier_bp", i,
 			                   li[i].points_multiplier_bp);
@@ -330,9 +334,10 @@ int pt_price_basket(const pt_basket *in, pt_price_line *lo, pt_adjustment *adj_o
 			return bad_setting(err, "member_price", i, li[i].member_price);
 		lo[i] = (pt_price_line){0};
 		if (__builtin_mul_overflow(li[i].unit_price, li[i].qty, &lo[i].gross))
-			return fail(err, PT_INVALID_ARGUMENT, "qty", i, li[i].qty, 0);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_OVERFLOW, "qty", i, li[i].qty,
+			            0);
 		if (__builtin_add_overflow(gross, lo[i].gross, &gross))
-			return fail(err, PT_INVALID_ARGUMENT, "items", -1, 0, 0);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_OVERFLOW, "items", -1, 0, 0);
 		lo[i].net = lo[i].gross;
 	}
 
@@ -363,11 +368,11 @@ int pt_price_basket(const pt_basket *in, pt_price_line *lo, pt_adjustment *adj_o
 		if (li[i].discountable)
 			base += lo[i].net;
 	int64_t promo = 0;
-	const pt_promotion *best = NULL;
+	const pt_price_promo *best = NULL;
 	int best_level = -1;
 	int64_t best_times = 0;
 	for (int p = 0; p < in->n_promotions; p++) {
-		const pt_promotion *pr = &in->promotions[p];
+		const pt_price_promo *pr = &in->promotions[p];
 		int level;
 		int64_t times;
 		int64_t off = promotion_off(pr, base, &level, &times);
@@ -389,10 +394,10 @@ int pt_price_basket(const pt_basket *in, pt_price_line *lo, pt_adjustment *adj_o
 	/* 4. The coupon, on what the promotion left. */
 	base -= promo;
 	if (in->coupon) {
-		const pt_coupon *c = in->coupon;
+		const pt_price_coupon *c = in->coupon;
 		if (base < c->min_spend)
-			return fail(err, PT_COUPON_NOT_APPLICABLE, "coupon_code", -1, base,
-			            c->min_spend);
+			return fail(err, PT_COUPON_NOT_APPLICABLE, PT_WHY_MIN_SPEND, "coupon_code",
+			            -1, base, c->min_spend);
 		int64_t off = coupon_off(c, base);
 		allocate_discount(off, li, lo, n, true);
 		adj_out[na] = adj(PT_ADJ_COUPON, off);
@@ -418,11 +423,12 @@ int pt_price_basket(const pt_basket *in, pt_price_line *lo, pt_adjustment *adj_o
 			i128 value =
 			    (i128)(in->redeem_points / rules->redeem_points) * rules->redeem_amount;
 			if (value > cap)
-				return fail(err, PT_INVALID_ARGUMENT, "redeem_points", -1, cap,
+				return fail(err, PT_INVALID_ARGUMENT, PT_WHY_CAP, "redeem_points",
+				            -1, cap,
 				            value > INT64_MAX ? INT64_MAX : (int64_t)value);
 			if (in->redeem_points > in->spendable)
-				return fail(err, PT_INSUFFICIENT_POINTS, "redeem_points", -1,
-				            in->spendable, in->redeem_points);
+				return fail(err, PT_INSUFFICIENT_POINTS, PT_WHY_BALANCE,
+				            "redeem_points", -1, in->spendable, in->redeem_points);
 			out->points_value = (int64_t)value;
 			out->points_redeemed = in->redeem_points;
 			/* Both splits weigh the nets as they stand, before either is taken. */
@@ -458,7 +464,7 @@ static int64_t units_part(int64_t x, int64_t q, int64_t from, int64_t k)
 
 static int damaged(pt_price_err *err, const char *field, int line)
 {
-	return fail(err, PT_INTERNAL, field, line, 0, 0);
+	return fail(err, PT_INTERNAL, PT_WHY_DAMAGED, field, line, 0, 0);
 }
 
 int pt_refund_price(const pt_refund_in *in, pt_refund_line *lo, pt_refund *out, pt_price_err *err)
@@ -493,21 +499,21 @@ int pt_refund_price(const pt_refund_in *in, pt_refund_line *lo, pt_refund *out, 
 
 	/* The units asked for. */
 	if (!in->units && !any_left)
-		return fail(err, PT_CONFLICT, "lines", -1, 0, 0);
+		return fail(err, PT_CONFLICT, PT_WHY_NOTHING_LEFT, "lines", -1, 0, 0);
 	out->complete = true;
 	for (int i = 0; i < n; i++) {
 		const pt_refund_line_in *l = &in->lines[i];
 		int64_t left = l->qty - l->refunded_qty;
 		int64_t u = in->units ? in->units[i] : left;
 		if (u < 0)
-			return fail(err, PT_INVALID_ARGUMENT, "qty", i, u, 0);
+			return fail(err, PT_INVALID_ARGUMENT, PT_WHY_RANGE, "qty", i, u, 0);
 		if (u > left)
-			return fail(err, PT_CONFLICT, "qty", i, left, u);
+			return fail(err, PT_CONFLICT, PT_WHY_TOO_MANY, "qty", i, left, u);
 		any_asked |= u > 0;
 		out->complete &= u == left;
 	}
 	if (!any_asked)
-		return fail(err, PT_INVALID_ARGUMENT, "lines", -1, 0, 0);
+		return fail(err, PT_INVALID_ARGUMENT, PT_WHY_NOTHING_ASKED, "lines", -1, 0, 0);
 
 	/* Each line's units, continuing from those refunded before. */
 	for (int i = 0; i < n; i++) {

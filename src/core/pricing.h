@@ -35,7 +35,7 @@ typedef struct {
 	bool repeat;
 	bool has_max_off;
 	int64_t max_off;
-} pt_promotion;
+} pt_price_promo;
 
 typedef enum { PT_COUPON_AMOUNT_OFF, PT_COUPON_PERCENT_OFF } pt_coupon_kind;
 
@@ -48,7 +48,7 @@ typedef struct {
 	int64_t min_spend;
 	bool has_max_off;
 	int64_t max_off;
-} pt_coupon;
+} pt_price_coupon;
 
 typedef struct {
 	const pt_price_line_in *lines;
@@ -59,12 +59,12 @@ typedef struct {
 	int64_t tier_points_multiplier_bp; /* T, before this order; 10000 without a tier */
 	int64_t spendable;                 /* the member's spendable points now */
 
-	const pt_promotion *promotions; /* the applicable spend-threshold promotions */
+	const pt_price_promo *promotions; /* the applicable spend-threshold promotions */
 	int n_promotions;
 	int64_t promo_multiplier_bp;    /* P: the highest applicable, 10000 when none */
 	int64_t birthday_multiplier_bp; /* B: 10000 when the birthday rule does not apply */
 
-	const pt_coupon *coupon; /* NULL: none */
+	const pt_price_coupon *coupon; /* NULL: none */
 
 	bool redeem; /* the request named redeem_points */
 	int64_t redeem_points;
@@ -115,11 +115,32 @@ typedef struct {
 	int n_adjustments;
 } pt_price;
 
-/* Why a basket or refund was refused: the API.md code, the request field to blame (a static
- * string; with line >= 0 it is a field of that item or refund line, else of the request), and
- * two figures for the message (see each refusal below). */
+/* Why a basket or refund was refused, for the message; code is what the caller answers. */
+typedef enum {
+	PT_WHY_NONE,
+	PT_WHY_RANGE,         /* a request value out of range: qty < 1, a negative price */
+	PT_WHY_NO_ITEMS,      /* no lines */
+	PT_WHY_OVERFLOW,      /* a product or sum beyond 64 bits (points earned: 128, then 64) */
+	PT_WHY_NO_MEMBER,     /* redeem_points without a member */
+	PT_WHY_NOT_MULTIPLE,  /* redeem_points not a positive multiple (want = redeem.points) */
+	PT_WHY_CAP,           /* the points' value above the cap (have = cap, want = value) */
+	PT_WHY_BALANCE,       /* more points than spendable (have = spendable, want = asked) */
+	PT_WHY_MIN_SPEND,     /* coupon below min_spend (have = base after promotion, want =
+	                       * min_spend) */
+	PT_WHY_SETTING,       /* a stored value its own endpoint should have refused (have = it,
+	                       * or the promotion's or coupon's id) */
+	PT_WHY_TOO_MANY,      /* refund: more units than are left (have = left, want = asked) */
+	PT_WHY_NOTHING_LEFT,  /* refund: everything left asked for, and nothing is left */
+	PT_WHY_NOTHING_ASKED, /* refund: no unit asked for */
+	PT_WHY_DAMAGED,       /* refund: the committed figures contradict each other */
+} pt_price_why;
+
+/* The refusal: the API.md code, the reason, the request field to blame (a static string; with
+ * line >= 0 it is a field of that item or refund line, else of the request or, for
+ * PT_WHY_SETTING, the stored setting), and two figures for the message. */
 typedef struct {
 	pt_code code;
+	pt_price_why why;
 	const char *field;
 	int line;
 	int64_t have, want;
@@ -127,19 +148,18 @@ typedef struct {
 
 /* Prices a basket: lines_out gets n_lines rows, adj_out up to PT_PRICE_ADJ_MAX(n_lines)
  * adjustments, out the totals. Returns 0, or -1 with err filled (outputs then unspecified):
- * - invalid_argument "qty" on a line: qty < 1, or unit_price x qty would overflow 64 bits;
- * - invalid_argument "unit_price" on a line: a negative price;
- * - invalid_argument "items": no lines, or a sum of lines that would overflow 64 bits;
- * - invalid_argument "redeem_points": no member; not a positive multiple of redeem.points
- *   (want = redeem.points); worth more than the cap (have = the cap, want = the value);
- * - invalid_argument "points_earned": the points earned would overflow (128 bits, then 64);
- * - coupon_not_applicable "coupon_code": the base after the promotion is below min_spend
- *   (have = that base, want = min_spend);
- * - insufficient_points "redeem_points": more than spendable (have = spendable, want = asked);
- * - internal, field naming the value: stored settings, tier, product, promotion or coupon
- *   values that their own endpoints should have refused (negative amounts or multipliers, a
- *   rate above 10000 where 10000 is the whole price, a member price above the price, repeat
- *   with a 0 min_spend, redeem.points or redeem.amount or earn.per_amount below 1). */
+ * - invalid_argument "qty" on a line: qty < 1 (RANGE), unit_price × qty beyond 64 bits
+ *   (OVERFLOW); "unit_price" on a line: a negative price (RANGE);
+ * - invalid_argument "items": no lines (NO_ITEMS), a sum of lines beyond 64 bits (OVERFLOW);
+ * - invalid_argument "redeem_points": NO_MEMBER, NOT_MULTIPLE, CAP;
+ * - invalid_argument "points_earned": OVERFLOW;
+ * - coupon_not_applicable "coupon_code": MIN_SPEND;
+ * - insufficient_points "redeem_points": BALANCE;
+ * - internal, SETTING: negative amounts or multipliers, a rate above 10000 where 10000 is the
+ *   whole price, a member price above the price, repeat with a 0 min_spend, redeem.points,
+ *   redeem.amount or earn.per_amount below 1.
+ * Request checks come first, then the steps in API.md's order, so the first failing step
+ * names the error. */
 int pt_price_basket(const pt_basket *in, pt_price_line *lines_out, pt_adjustment *adj_out,
                     pt_price *out, pt_price_err *err);
 
@@ -180,10 +200,11 @@ typedef struct {
 } pt_refund;
 
 /* Prices a refund: lines_out gets n_lines rows. Returns 0, or -1 with err filled:
- * - conflict "qty" on a line: more units than are left (have = left, want = asked);
- * - conflict "lines": everything left was asked for and nothing is left;
- * - invalid_argument "qty" on a line: a negative count; "lines": no unit asked for;
- * - internal: the committed figures contradict each other (a bug or a damaged row). */
+ * - conflict "qty" on a line: TOO_MANY; conflict "lines": NOTHING_LEFT;
+ * - invalid_argument "qty" on a line: a negative count (RANGE); "lines": NOTHING_ASKED;
+ * - internal: DAMAGED (a bug or a damaged row; nothing is refunded from it).
+ * The clawback is earned_left − floor(earned × cash_left_after / cash_original); with
+ * cash_original 0, all that is left goes with the last unit. */
 int pt_refund_price(const pt_refund_in *in, pt_refund_line *lines_out, pt_refund *out,
                     pt_price_err *err);
 

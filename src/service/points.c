@@ -100,7 +100,7 @@ static int post_tx(pt_db *db, void *arg, pt_err *err)
 		return overflow(err);
 	char today[11], expires[11] = "";
 	pt_svc_today(x->rules, today);
-	if (p->points > 0 &&
+	if (p->points > 0 && !p->nreturn &&
 	    pt_expiry_date(x->rules->expiry_mode, x->rules->expiry_days, today, expires) != 0)
 		return pt_err_set(err, PT_INTERNAL, NULL, "cannot compute an expiry date",
 		                  "无法计算过期日期");
@@ -134,7 +134,12 @@ static int post_tx(pt_db *db, void *arg, pt_err *err)
 	    pt_repo_entry_insert(db, a, &other, &other_id, err) != 0 ||
 	    pt_repo_member_set_points(db, p->member_id, new_balance, err) != 0)
 		return -1;
-	if (p->points > 0) {
+	if (p->points > 0 && p->nreturn) {
+		for (int i = 0; i < p->nreturn; i++)
+			if (pt_repo_lot_move(db, p->member_id, p->return_lots[i], entry_id,
+			                     p->return_points[i], err) != 0)
+				return -1;
+	} else if (p->points > 0) {
 		/* A member in debt (a clawback took more than the lots held) pays it off first,
 		 * so the lots always hold exactly the balance. */
 		pt_lot_row *open;

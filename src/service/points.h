@@ -30,6 +30,10 @@ typedef struct {
 	int64_t points; /* > 0 credits the member, < 0 debits */
 	const char *reason;
 	bool allow_negative; /* a clawback takes points even below zero */
+	/* A refund's return: the credit goes back into these lots (with their expiry) instead
+	 * of forming a new one; the shares' points add up to points. */
+	const int64_t *return_lots, *return_points;
+	int nreturn;
 } pt_posting;
 
 typedef struct {

@@ -16,7 +16,7 @@ import time
 
 from harness import Ctx, Failure, Group, check, eq, expect, expect_error, start_instance
 from test_points import (DEFAULTS, M, SETTINGS, UTC, adjust, check_chain, end_of, expiry_date,
-                         full, ledger, local_date, merged, patron_check, put_settings,
+                         full, ledger, local_date, merged, new_key, patron_check, put_settings,
                          run_expire_job, set_clock)
 
 group = Group("points_model", server=False)
@@ -111,6 +111,13 @@ class Runner:
         self.api = full(ctx)
         self.n = 0
         self.stats = collections.Counter()
+        self.sent = collections.deque(maxlen=50)  # recent adjusts: (clock, key, mid, body, Resp)
+
+    def post_adjust(self, m, points, reason):
+        key, body = new_key(), {"points": points, "reason": reason}
+        r = adjust(self.api, m.id, body=body, key=key)
+        self.sent.append((self.model.now, key, m.id, body, r))
+        return r
 
     # -- checks
 
@@ -158,7 +165,7 @@ class Runner:
         pts = self.rng.choice([self.rng.randint(1, 500), self.rng.randint(1, 50),
                                self.rng.randint(1000, 10**6)])
         reason = f"加{pts}"
-        got = expect(adjust(self.api, m.id, pts, reason), 201)
+        got = expect(self.post_adjust(m, pts, reason), 201)
         exp = self.model.credit(m, pts, "adjust")
         e = got["entry"]
         eq((e["kind"], e["points"], e["reason"], e["expires_on"]),
@@ -176,14 +183,14 @@ class Runner:
         sp = model.spendable(m)
         if sp == 0 or rng.random() < 0.12:
             pts = sp + rng.randint(1, 300)
-            expect_error(adjust(self.api, m.id, -pts, "超额"), 409, "insufficient_points",
+            expect_error(self.post_adjust(m, -pts, "超额"), 409, "insufficient_points",
                          "points")
             self.stats["refused"] += 1
             if rng.random() < 0.5:
                 self.check_member(m)
             return f"adjust {m.id} -{pts} (refused, spendable {sp})"
         pts = sp if rng.random() < 0.15 else rng.randint(1, sp)
-        got = expect(adjust(self.api, m.id, -pts, "扣"), 201)
+        got = expect(self.post_adjust(m, -pts, "扣"), 201)
         model.spend(m, pts)
         e = got["entry"]
         eq((e["kind"], e["points"], e["expires_on"]), ("adjust", -pts, None), "entry")
@@ -268,6 +275,20 @@ class Runner:
         self.model.s = put_settings(self.ctx, change)
         return f"settings {change}"
 
+    def replay(self):
+        """An adjust sent again with its key (within the 24 hours keys are surely kept)."""
+        day = datetime.timedelta(hours=24)
+        recent = [x for x in self.sent if self.model.now - x[0] <= day]
+        if not recent:
+            return self.look()
+        t, key, mid, body, first = self.rng.choice(recent)
+        r = adjust(self.api, mid, body=body, key=key)
+        eq((r.status, r.json), (first.status, first.json),
+           f"replay of an adjust made at {t.isoformat()} (key {key})")
+        eq(r.header("Idempotent-Replayed"), "true", "Idempotent-Replayed")
+        self.stats["replays"] += 1
+        return f"replay {key} on {mid}"
+
     def look(self):
         m = self.rng.choice(self.model.members)
         self.check_member(m)
@@ -287,6 +308,8 @@ class Runner:
             return self.job()
         if r < 0.92:
             return self.settings()
+        if r < 0.96:
+            return self.replay()
         return self.look()
 
     def final(self):

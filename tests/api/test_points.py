@@ -56,8 +56,9 @@ def full(ctx):
 
 
 def key_for(ctx, scopes=None, name=None):
-    """A new API key, minted by the suite's key: staff sessions end when the clock jumps."""
-    return ctx.key(scopes, name=name, via=full(ctx))
+    """A new API key: with scopes, minted by the suite's key; with the default scopes (which
+    may hold permissions of later issues), by a fresh owner session."""
+    return ctx.key(scopes, name=name, via=full(ctx) if scopes is not None else owner(ctx))
 
 
 def owner(ctx):
