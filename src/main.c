@@ -87,7 +87,7 @@ static int cmd_init(void)
 		return fail(&err);
 	printf("Initialised %s\n", pt_settings.db);
 	if (pt_settings.demo)
-		printf("Demo business: 3 stores, 10000 members\n");
+		printf("Demo business: 3 stores, 10000 members, 20 products, six months of orders\n");
 	printf("Owner login: %s\n", pt_settings.owner_username);
 	if (password == generated)
 		printf("Owner password (shown once, keep it safe): %s\n", password);

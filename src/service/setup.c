@@ -2,6 +2,7 @@
 
 #include "core/demo_people.h"
 #include "service/auth.h"
+#include "service/demo.h"
 #include "service/members.h"
 #include "store/repo.h"
 #include "util/clock.h"
@@ -122,9 +123,18 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 	return rc ? rc : pt_repo_tier_assign_all(db, base_tier, now, err);
 }
 
+static int demo_business_tx(pt_db *db, void *arg, pt_err *err)
+{
+	(void)arg;
+	return pt_svc_demo_business(db, err);
+}
+
 int pt_svc_demo_create(pt_db *db, pt_err *err)
 {
-	return pt_db_tx(db, true, demo_tx, NULL, err);
+	/* Two transactions: the people first, then the months of trading in one more, so a
+	 * few thousand orders cost one commit rather than one each. */
+	return pt_db_tx(db, true, demo_tx, NULL, err) ||
+	       pt_db_tx(db, true, demo_business_tx, NULL, err);
 }
 
 int pt_svc_check(pt_db *db, FILE *out, long *problems, pt_err *err)

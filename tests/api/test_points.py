@@ -537,6 +537,16 @@ def adjust_basics(ctx):
     with ctx.case("unknown member"):
         expect_error(adjust(api, 999999, 10), 404, "not_found")
         expect_error(api.get(f"{M}/999999/ledger"), 404, "not_found")
+    for bad in ["0", "abc", "-1", "1.5"]:
+        with ctx.case(f"member id {bad!r} in the path"):
+            expect_error(adjust(api, bad, 10), 404, "not_found")
+            expect_error(api.get(f"{M}/{bad}/ledger"), 404, "not_found")
+    with ctx.case("methods not allowed"):
+        for method, path in [("GET", f"{M}/{mid}/points/adjust"), ("POST", f"{M}/{mid}/ledger"),
+                             ("DELETE", SETTINGS), ("POST", SETTINGS), ("POST", REMINDERS)]:
+            r = api.request(method, path)
+            expect_error(r, 405, "method_not_allowed")
+            check(r.header("Allow"), f"405 without Allow: {r}")
     with ctx.case("erased member"):
         gone = ctx.new_member(client=api)
         expect(api.delete(f"{M}/{gone['id']}"), 204)
@@ -1334,9 +1344,11 @@ def expiry_at_the_instant(ctx):
         check_points(ctx, mid, 130, exp_both, "at 23:59:59.999")
     set_clock(ctx, "2028-01-01T00:00:00+08:00")
     m = check_points(ctx, mid, 40, expiring((40, "2028-12-31")), "at 00:00:00 on 1 Jan 2028")
-    with ctx.case("the member list agrees"):
+    with ctx.case("the member list and lookup agree"):
         listed = [x for x in ctx.walk(M, client=api) if x["id"] == mid]
         eq(listed, [m], "the member in the list")
+        eq(expect(api.get(f"{M}/lookup", params={"phone": m["phone"]}), 200), m,
+           "the member by lookup")
     eq(ledger(ctx, mid), before, "ledger before the job (no expire entry yet)")
     expect_error(adjust(api, mid, -41), 409, "insufficient_points", "points")
 

@@ -120,6 +120,8 @@ def crud(ctx):
     listed = tiers(ctx)
     ranks = [x["rank"] for x in listed]
     eq(ranks, sorted(ranks), "the list is ordered by rank")
+    with ctx.case("pages of 1"):
+        eq(ctx.walk(T, limit=1, client=api), listed, "tiers by pages of 1")
     by_id = {x["id"]: x for x in listed}
     eq(by_id[t["id"]], t, "silver in the list")
     eq(by_id[g["id"]], g, "gold in the list")
