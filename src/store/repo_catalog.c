@@ -206,13 +206,14 @@ int pt_repo_stock_list(pt_db *db, pt_arena *a, int64_t store_id, bool only_low, 
                        int limit, pt_stock_row **out, int *n, pt_err *err)
 {
 	pt_val v[] = {PT_INT(store_id), PT_INT(after_key), PT_INT(limit)};
-	const char *sql = only_low ? STOCK_SQL
-	                      "WHERE ($1 = 0 OR s.store_id = $1) AND s.qty < s.low_threshold "
-	                      "AND s.store_id * 4294967296 + s.product_id > $2 "
-	                      "ORDER BY s.store_id, s.product_id LIMIT $3"
-	                           : STOCK_SQL "WHERE ($1 = 0 OR s.store_id = $1) "
-	                                       "AND s.store_id * 4294967296 + s.product_id > $2 "
-	                                       "ORDER BY s.store_id, s.product_id LIMIT $3";
+	const char *sql =
+	    only_low ? STOCK_SQL
+	        "WHERE (CAST($1 AS BIGINT) = 0 OR s.store_id = $1) AND s.qty < s.low_threshold "
+	        "AND s.store_id * 4294967296 + s.product_id > $2 "
+	        "ORDER BY s.store_id, s.product_id LIMIT $3"
+	             : STOCK_SQL "WHERE (CAST($1 AS BIGINT) = 0 OR s.store_id = $1) "
+	                         "AND s.store_id * 4294967296 + s.product_id > $2 "
+	                         "ORDER BY s.store_id, s.product_id LIMIT $3";
 	pt_rows r;
 	if (pt_db_query(db, a, sql, v, 3, &r, err) != 0)
 		return -1;

@@ -303,7 +303,7 @@ int pt_repo_promotion_list(pt_db *db, pt_arena *a, int64_t at, int64_t after_id,
 	pt_rows r;
 	if (pt_db_query(db, a,
 	                "SELECT " PROMO_COLS
-	                " FROM promotions WHERE ($1 = 0 OR (starts_at <= $1 AND "
+	                " FROM promotions WHERE (CAST($1 AS BIGINT) = 0 OR (starts_at <= $1 AND "
 	                "ends_at > $1)) AND id > $2 ORDER BY id LIMIT $3",
 	                v, 3, &r, err) != 0)
 		return -1;

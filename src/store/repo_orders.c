@@ -164,8 +164,10 @@ int pt_repo_order_list(pt_db *db, pt_arena *a, const pt_order_filter *f, pt_orde
 	              PT_INT(f->to),        PT_INT(f->after_id), PT_INT(f->limit)};
 	pt_rows r;
 	if (pt_db_query(db, a,
-	                "SELECT " ORDER_COLS " FROM orders WHERE ($1 = 0 OR member_id = $1) AND "
-	                "($2 = 0 OR store_id = $2) AND ($3 = 0 OR created_at >= $3) AND ($4 = 0 OR "
+	                "SELECT " ORDER_COLS
+	                " FROM orders WHERE (CAST($1 AS BIGINT) = 0 OR member_id = $1) AND "
+	                "(CAST($2 AS BIGINT) = 0 OR store_id = $2) AND (CAST($3 AS BIGINT) = 0 OR "
+	                "created_at >= $3) AND (CAST($4 AS BIGINT) = 0 OR "
 	                "created_at < $4) AND id > $5 ORDER BY id LIMIT $6",
 	                v, 6, &r, err) != 0)
 		return -1;
