@@ -542,8 +542,7 @@ int pt_refund_price(const pt_refund_in *in, pt_refund_line *lo, pt_refund *out, 
 	} else {
 		int64_t keep =
 		    (int64_t)((i128)in->points_earned * cash_left_after / in->cash_original);
-		/* Never negative with consistent figures; a damaged history must not give points.
-		 */
+		/* Never negative with a consistent history; never a way to give points. */
 		out->points_clawback = earned_left > keep ? earned_left - keep : 0;
 	}
 	return 0;

@@ -18,7 +18,8 @@ typedef struct {
 	int64_t unit_price;
 	int64_t qty; /* at least 1 */
 	bool has_member_price;
-	int64_t member_price; /* per unit; only with has_member_price; never above unit_price */
+	int64_t member_price; /* per unit, never above unit_price; applies to a member even on a
+	                       * line that is not discountable, as API.md step 2 reads */
 	bool discountable;
 	int64_t points_multiplier_bp;
 } pt_price_line_in;
@@ -27,7 +28,8 @@ typedef struct {
 	int64_t min_spend, off;
 } pt_promo_level;
 
-/* A spend-threshold promotion the service has found applicable (time, store, tier). */
+/* A spend-threshold promotion the service has found applicable (time, store, tier). Of two
+ * levels with the same min_spend, the one with the larger off counts. */
 typedef struct {
 	int64_t id;
 	const pt_promo_level *levels; /* in any order */
@@ -57,7 +59,7 @@ typedef struct {
 	bool member; /* without a member: no member pricing, no redemption, no points earned */
 	int64_t tier_discount_bp;          /* the rate paid, 9500 = 5% off; 10000 without a tier */
 	int64_t tier_points_multiplier_bp; /* T, before this order; 10000 without a tier */
-	int64_t spendable;                 /* the member's spendable points now */
+	int64_t spendable;                 /* the member's spendable points now; may be < 0 */
 
 	const pt_price_promo *promotions; /* the applicable spend-threshold promotions */
 	int n_promotions;
@@ -158,8 +160,8 @@ typedef struct {
  * - internal, SETTING: negative amounts or multipliers, a rate above 10000 where 10000 is the
  *   whole price, a member price above the price, repeat with a 0 min_spend, redeem.points,
  *   redeem.amount or earn.per_amount below 1.
- * Request checks come first, then the steps in API.md's order, so the first failing step
- * names the error. */
+ * Stored values are checked first, then the request, then the steps run in API.md's order
+ * and the first that fails names the error (a coupon below min_spend before the points). */
 int pt_price_basket(const pt_basket *in, pt_price_line *lines_out, pt_adjustment *adj_out,
                     pt_price *out, pt_price_err *err);
 

@@ -60,8 +60,8 @@ static int below(uint64_t *s, int n)
 /* An EAN-13 barcode with its check digit, from the product's index. */
 static void barcode(int i, char out[14])
 {
-	char body[13];
-	snprintf(body, sizeof(body), "69%010d", 123400 + i * 17);
+	char body[24];
+	snprintf(body, sizeof(body), "69%010d", (123400 + i * 17) % 1000000);
 	int sum = 0;
 	for (int k = 0; k < 12; k++)
 		sum += (body[k] - '0') * (k % 2 ? 3 : 1);

@@ -29,6 +29,10 @@ POINTS_SCOPES = ["points.read", "points.adjust", "settings.read", "settings.writ
                  "tiers.write"]
 DEFAULT_SCOPES = ["stores.read", "members.read", "members.write", "points.read", "tiers.read",
                   "settings.read"]
+# Issue 4 (checkout): the owner has them all; default keys get the .read ones, checkout, refunds.
+CHECKOUT_SCOPES = ["products.read", "products.write", "stock.read", "stock.write", "coupons.read",
+                   "coupons.write", "promotions.read", "promotions.write", "checkout", "refunds",
+                   "orders.read"]
 OWNER_PASSWORD = "correct horse battery staple 9"
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))  # no DST since 1991
 MAX_BODY = 1024 * 1024
