@@ -344,7 +344,7 @@ int pt_svc_job_expire(pt_db *db, int64_t *points, int64_t *members, pt_err *err)
 			break;
 	}
 	/* Idempotency keys are kept for at least a day; this job tidies those older than two. */
-	int64_t before = pt_clock_now_ms() - 48LL * 3600 * 1000;
+	int64_t before = pt_clock_real_ms() - 48LL * 3600 * 1000;
 	return pt_repo_idem_purge(db, before, err);
 }
 

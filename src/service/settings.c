@@ -182,7 +182,8 @@ typedef struct {
 static int put_tx(pt_db *db, void *arg, pt_err *err)
 {
 	put_args *p = arg;
-	if (pt_svc_points_rules(db, p->ctx->arena, p->out, err) != 0 ||
+	if (pt_repo_setting_lock(db, p->ctx->arena, "points", pt_clock_now_ms(), err) != 0 ||
+	    pt_svc_points_rules(db, p->ctx->arena, p->out, err) != 0 ||
 	    pt_points_rules_merge(p->out, p->patch, err) != 0)
 		return -1;
 	json_t *doc = pt_points_rules_json(p->out);

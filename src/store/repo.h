@@ -117,6 +117,9 @@ int pt_repo_check_members(pt_db *db, pt_arena *a, int64_t *problems, pt_err *err
 
 int pt_repo_setting_get(pt_db *db, pt_arena *a, const char *name, const char **value, bool *found,
                         pt_err *err);
+/* Makes sure the row exists and holds it for the rest of the transaction, so concurrent
+ * changes of one settings document apply one after the other. */
+int pt_repo_setting_lock(pt_db *db, pt_arena *a, const char *name, int64_t now, pt_err *err);
 int pt_repo_setting_put(pt_db *db, const char *name, const char *value, int64_t now, pt_err *err);
 
 typedef struct {

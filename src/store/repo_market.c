@@ -68,7 +68,7 @@ int pt_repo_template_get(pt_db *db, pt_arena *a, int64_t id, bool lock, pt_coupo
 	/* Issuing locks the template, so concurrent issues cannot pass its limits together. */
 	const char *sql = lock && pt_db_kind_of(db) == PT_DB_POSTGRES
 	                      ? "SELECT " TEMPLATE_COLS " FROM coupon_templates WHERE id = $1 "
-	                        "FOR UPDATE"
+	                        "FOR NO KEY UPDATE"
 	                      : "SELECT " TEMPLATE_COLS " FROM coupon_templates WHERE id = $1";
 	pt_val v = PT_INT(id);
 	pt_rows r;

@@ -83,7 +83,7 @@ int pt_repo_order_get(pt_db *db, pt_arena *a, int64_t id, bool lock, pt_order *o
                       pt_err *err)
 {
 	const char *sql = lock && pt_db_kind_of(db) == PT_DB_POSTGRES
-	                      ? "SELECT " ORDER_COLS " FROM orders WHERE id = $1 FOR UPDATE"
+	                      ? "SELECT " ORDER_COLS " FROM orders WHERE id = $1 FOR NO KEY UPDATE"
 	                      : "SELECT " ORDER_COLS " FROM orders WHERE id = $1";
 	pt_val v = PT_INT(id);
 	pt_rows r;

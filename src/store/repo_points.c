@@ -25,6 +25,21 @@ int pt_repo_setting_get(pt_db *db, pt_arena *a, const char *name, const char **v
 	return 0;
 }
 
+int pt_repo_setting_lock(pt_db *db, pt_arena *a, const char *name, int64_t now, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(name), PT_INT(now)};
+	pt_rows r;
+	if (pt_db_exec(db,
+	               "INSERT INTO settings (name, value, updated_at) VALUES ($1, '{}', $2) "
+	               "ON CONFLICT (name) DO NOTHING",
+	               p, 2, NULL, err) != 0)
+		return -1;
+	if (pt_db_kind_of(db) != PT_DB_POSTGRES)
+		return 0; /* SQLite: BEGIN IMMEDIATE holds the write lock already */
+	return pt_db_query(db, a, "SELECT value FROM settings WHERE name = $1 FOR NO KEY UPDATE", p,
+	                   1, &r, err);
+}
+
 int pt_repo_setting_put(pt_db *db, const char *name, const char *value, int64_t now, pt_err *err)
 {
 	pt_val p[] = {PT_TEXT(name), PT_TEXT(value), PT_INT(now)};
@@ -42,7 +57,7 @@ int pt_repo_member_lock(pt_db *db, pt_arena *a, int64_t member_id, int64_t *bala
 	 * the row lock, so concurrent spends of one member run one after the other. */
 	const char *sql = pt_db_kind_of(db) == PT_DB_POSTGRES
 	                      ? "SELECT points FROM members WHERE id = $1 AND erased_at IS NULL "
-	                        "FOR UPDATE"
+	                        "FOR NO KEY UPDATE"
 	                      : "SELECT points FROM members WHERE id = $1 AND erased_at IS NULL";
 	pt_val p = PT_INT(member_id);
 	pt_rows r;

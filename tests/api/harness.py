@@ -27,8 +27,9 @@ ALL_SCOPES = [
 # Issue 3 (points, settings, tiers): the owner has them all; default keys get the .read ones.
 POINTS_SCOPES = ["points.read", "points.adjust", "settings.read", "settings.write", "tiers.read",
                  "tiers.write"]
-DEFAULT_SCOPES = ["stores.read", "members.read", "members.write", "points.read", "tiers.read",
-                  "settings.read"]
+DEFAULT_SCOPES = ["stores.read", "members.read", "members.write", "points.read", "settings.read",
+                  "tiers.read", "products.read", "stock.read", "coupons.read", "promotions.read",
+                  "checkout", "refunds", "orders.read"]
 # Issue 4 (checkout): the owner has them all; default keys get the .read ones, checkout, refunds.
 CHECKOUT_SCOPES = ["products.read", "products.write", "stock.read", "stock.write", "coupons.read",
                    "coupons.write", "promotions.read", "promotions.write", "checkout", "refunds",
