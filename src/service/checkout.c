@@ -234,34 +234,40 @@ static int price_error(basket *b, const pt_price_err *pe, pt_err *err)
 	const char *field = pe->field ? pe->field : "items";
 	if (pe->line >= 0)
 		field = item_field(a, pe->line, field);
-	switch (pe->code) {
-	case PT_COUPON_NOT_APPLICABLE:
+	switch (pe->why) {
+	case PT_WHY_MIN_SPEND:
 		return pt_err_set(err, PT_COUPON_NOT_APPLICABLE, "coupon_code",
 		                  "coupon %s needs %lld of discountable spend; the basket has %lld",
 		                  "优惠券 %s 需要可折扣消费满 %lld，本单为 %lld", b->coupon.code,
 		                  (long long)pe->want, (long long)pe->have);
-	case PT_INSUFFICIENT_POINTS:
+	case PT_WHY_BALANCE:
 		return pt_err_set(err, PT_INSUFFICIENT_POINTS, "redeem_points",
 		                  "member %lld has %lld points; %lld requested",
 		                  "会员 %lld 有 %lld 积分，需要 %lld", (long long)b->member.id,
 		                  (long long)(pe->have > 0 ? pe->have : 0), (long long)pe->want);
-	case PT_INVALID_ARGUMENT:
-		if (strcmp(field, "redeem_points") == 0 && pe->have)
-			return pt_err_set(err, PT_INVALID_ARGUMENT, field,
-			                  "points may pay at most %lld of this bill; %lld asked",
-			                  "积分最多可抵 %lld，请求抵 %lld", (long long)pe->have,
-			                  (long long)pe->want);
-		if (strcmp(field, "redeem_points") == 0 && pe->want)
-			return pt_err_set(err, PT_INVALID_ARGUMENT, field,
-			                  "redeem_points must be a positive multiple of %lld",
-			                  "redeem_points 须为 %lld 的正整数倍",
-			                  (long long)pe->want);
-		return pt_err_set(err, PT_INVALID_ARGUMENT, field,
-		                  "%s is out of range, or the totals would overflow",
-		                  "%s 超出范围，或金额合计溢出", field);
+	case PT_WHY_CAP:
+		return pt_err_set(err, PT_INVALID_ARGUMENT, "redeem_points",
+		                  "points may pay at most %lld of this bill; %lld asked",
+		                  "积分最多可抵 %lld，请求抵 %lld", (long long)pe->have,
+		                  (long long)pe->want);
+	case PT_WHY_NOT_MULTIPLE:
+		return pt_err_set(err, PT_INVALID_ARGUMENT, "redeem_points",
+		                  "redeem_points must be a positive multiple of %lld",
+		                  "redeem_points 须为 %lld 的正整数倍", (long long)pe->want);
+	case PT_WHY_NO_MEMBER:
+		return pt_err_set(err, PT_INVALID_ARGUMENT, "redeem_points",
+		                  "points can be redeemed only with a member",
+		                  "只有会员才能使用积分抵扣");
+	case PT_WHY_OVERFLOW:
+		return pt_err_set(err, PT_INVALID_ARGUMENT, field, "the totals would overflow (%s)",
+		                  "金额合计溢出（%s）", field);
+	case PT_WHY_SETTING:
+	case PT_WHY_DAMAGED:
+		return pt_err_set(err, PT_INTERNAL, field, "a stored value is out of range (%s)",
+		                  "存储的数值超出范围（%s）", field);
 	default:
-		return pt_err_set(err, PT_INTERNAL, field, "cannot price the basket (%s)",
-		                  "无法计算价格（%s）", field);
+		return pt_err_set(err, pe->code == PT_OK ? PT_INVALID_ARGUMENT : pe->code, field,
+		                  "%s is out of range", "%s 超出范围", field);
 	}
 }
 
