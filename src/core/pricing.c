@@ -157,7 +157,7 @@ static int check_settings(const pt_basket *in, pt_price_err *err)
 		return bad_setting(err, "earn.points", -1, r->earn_points);
 	if (r->redeem_points < 1)
 		return bad_setting(err, "redeem.points", -1, r->redeem_points);
-	if (r->redeem_amount < 1)
+	if (r->redeem_amount < 0) /* 0: points pay nothing at the till */
 		return bad_setting(err, "redeem.amount", -1, r->redeem_amount);
 	if (r->redeem_max_ratio_bp < 0 || r->redeem_max_ratio_bp > 10000)
 		return bad_setting(err, "redeem.max_ratio_bp", -1, r->redeem_max_ratio_bp);
@@ -416,13 +416,16 @@ int pt_price_basket(const pt_basket *in, pt_price_line *lo, pt_adjustment *adj_o
 	/* 6. Points as payment, capped by a share of the total and by the balance. */
 	if (in->member) {
 		int64_t cap = (int64_t)((i128)out->total * rules->redeem_max_ratio_bp / BP);
-		int64_t steps = min64(cap / rules->redeem_amount,
-		                      in->spendable > 0 ? in->spendable / rules->redeem_points : 0);
+		int64_t steps =
+		    rules->redeem_amount == 0
+		        ? 0
+		        : min64(cap / rules->redeem_amount,
+		                in->spendable > 0 ? in->spendable / rules->redeem_points : 0);
 		out->max_redeemable_points = steps * rules->redeem_points; /* <= spendable */
 		if (in->redeem) {
 			i128 value =
 			    (i128)(in->redeem_points / rules->redeem_points) * rules->redeem_amount;
-			if (value > cap)
+			if (value > cap || rules->redeem_amount == 0)
 				return fail(err, PT_INVALID_ARGUMENT, PT_WHY_CAP, "redeem_points",
 				            -1, cap,
 				            value > INT64_MAX ? INT64_MAX : (int64_t)value);

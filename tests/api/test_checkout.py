@@ -636,6 +636,22 @@ def refunds_in_parts(ctx):
         eq(r1["cash"] + r2["cash"] + r3["cash"], 3001, "cash refunded in all")
         patron_check(ctx)
 
+    with ctx.case("a SKU on two lines: a refund by SKU takes the units left on each, in order"):
+        p = new_product(ctx, 2500)
+        receive(ctx, store, p["sku"], 10)
+        c = sell(ctx, basket(store, [{"sku": p["sku"], "qty": 1}, {"name": "包装", "unit_price": 99,
+                                                                   "qty": 1},
+                                     {"sku": p["sku"], "qty": 2}], mid, redeem_points=1000))
+        model = RefundModel(c)
+        r = expect(refund(ctx, c["order_id"], {"lines": [{"sku": p["sku"], "qty": 2}]}), 201)
+        check_refund(r, model.take({0: 1, 2: 1}), "2 of the SKU")
+        expect_error(refund(ctx, c["order_id"], {"lines": [{"sku": p["sku"], "qty": 2}]}), 409,
+                     "conflict")
+        r = expect(refund(ctx, c["order_id"], {"lines": [{"sku": p["sku"], "qty": 1}]}), 201)
+        check_refund(r, model.take({2: 1}), "the last of the SKU")
+        eq(qty(ctx, store, p["sku"]), 10, "stock back")
+        patron_check(ctx)
+
     with ctx.case("uneven units: the first X mod q units carry one more"):
         p = new_product(ctx, 1001)
         receive(ctx, store, p["sku"], 10)
@@ -839,6 +855,61 @@ def checkout_idempotency(ctx):
     reset(ctx)
 
 
+@group.test
+def orders_list(ctx):
+    reset(ctx)
+    tiers(ctx)
+    store, other_store = new_store(ctx), new_store(ctx)
+    p = new_product(ctx, 1500)
+    for s_ in (store, other_store):
+        receive(ctx, s_, p["sku"], 10)
+    m1, m2 = new_member(ctx), new_member(ctx)
+    t = [datetime.datetime(2031, 9, 1, 2, 0, tzinfo=UTC) + datetime.timedelta(hours=h)
+         for h in range(4)]
+    made = []
+    for when, s_, m in [(t[0], store, m1), (t[1], store, m2), (t[2], other_store, m1),
+                        (t[3], store, None)]:
+        set_clock(ctx, when)
+        c = sell(ctx, basket(s_, [{"sku": p["sku"], "qty": 1}], m and m["id"]))
+        eq(c["created_at"], iso(when), "created_at on the test clock")
+        made.append(c["order_id"])
+    set_clock(ctx, None)
+    eq(made, sorted(made), "order ids ascending")
+
+    def ids(**params):
+        got = [o["order_id"] for o in ctx.walk(ORDERS, params, limit=1, client=cx(ctx))]
+        return [i for i in got if i in made]
+
+    eq(ids(), made, "all (paged one by one)")
+    eq(ids(member_id=m1["id"]), [made[0], made[2]], "member_id")
+    eq(ids(store_id=store), [made[0], made[1], made[3]], "store_id")
+    eq(ids(member_id=m1["id"], store_id=store), [made[0]], "member_id and store_id")
+    eq(ids(**{"from": iso(t[1] - datetime.timedelta(minutes=1)),
+              "to": iso(t[2] + datetime.timedelta(minutes=1))}), made[1:3], "from and to")
+    eq(ids(**{"from": iso(t[3] + datetime.timedelta(minutes=1))}), [], "from after them all")
+    listed = {o["order_id"]: o for o in orders(ctx)}
+    for oid in made:
+        eq(listed[oid], order(ctx, oid), f"order {oid}: the list against GET")
+    for label, params, field in [("member_id abc", {"member_id": "abc"}, "member_id"),
+                                 ("store_id 0", {"store_id": "0"}, "store_id"),
+                                 ("from a date", {"from": "2031-09-01"}, "from"),
+                                 ("to garbage", {"to": "soon"}, "to"),
+                                 ("limit 501", {"limit": "501"}, "limit")]:
+        with ctx.case(label):
+            expect_error(cx(ctx).get(ORDERS, params=params), 400, "invalid_argument", field)
+    for bad in ["0", "abc", "999999"]:
+        with ctx.case(f"GET /orders/{bad}"):
+            expect_error(cx(ctx).get(f"{ORDERS}/{bad}"), 404, "not_found")
+    with ctx.case("permissions"):
+        pos, _ = ctx.key(name="pos")
+        eq(expect(pos.get(f"{ORDERS}/{made[0]}"), 200)["order_id"], made[0], "default key")
+        nope, _ = ctx.key(["checkout"], name="till only")
+        expect_error(nope.get(f"{ORDERS}/{made[0]}"), 403, "permission_denied")
+        expect_error(nope.get(ORDERS), 403, "permission_denied")
+        expect_error(refund(ctx, made[0], {}, client=nope), 403, "permission_denied")
+    reset(ctx)
+
+
 # ---------------------------------------------------------------- refusals
 
 def unknown_code(ctx, code):
@@ -939,6 +1010,11 @@ def checkout_refusals(ctx):
          "invalid_argument", "items[3].unit_price"),
         ("an item neither product nor open", dict(base, items=items + [{"qty": 1}]), 400,
          "invalid_argument", ANY),
+        ("qty 100001", dict(base, items=item(1, qty=100001)), 400, "invalid_argument",
+         "items[1].qty"),
+        ("open item price 1e10+1",
+         dict(base, items=items + [{"name": "服务", "unit_price": 10**10 + 1, "qty": 1}]), 400,
+         "invalid_argument", "items[3].unit_price"),
         ("no items", dict(base, items=[]), 400, "invalid_argument", "items"),
         ("items missing", drop("items"), 400, "invalid_argument", "items"),
         ("unknown field", dict(base, discount=100), 400, "invalid_argument", "discount"),
@@ -1239,7 +1315,19 @@ def points_multipliers(ctx):
         eq(q["points_earned"],
            earned(q["lines"], mults, earn=(1000, 7), t=15000, p=20000, b=30000),
            "in UTC the 14th is today")
+    with ctx.case("born on 29 February: the 28th in other years"):
+        put_settings(ctx, {"earn": DEFAULTS["earn"], "time_zone": "Asia/Shanghai"})
+        leap = new_member(ctx, birthday="2000-02-29")
+        set_clock(ctx, datetime.datetime(2031, 2, 28, 4, 0, tzinfo=UTC))
+        q = expect(quote(ctx, basket(store, items, leap["id"])), 200)
+        eq(q["points_earned"], earned(q["lines"], mults, t=15000, p=40000, b=30000),
+           "2031-02-28 (and the 4× promotion that ended in June is running)")
+        set_clock(ctx, datetime.datetime(2032, 2, 28, 4, 0, tzinfo=UTC))
+        q = expect(quote(ctx, basket(store, items, leap["id"])), 200)
+        eq(q["points_earned"], earned(q["lines"], mults, t=15000, p=20000),
+           "2032-02-28 (a leap year)")
     with ctx.case("points are not earned on the part paid with points"):
+        set_clock(ctx, t0)
         put_settings(ctx, {"earn": DEFAULTS["earn"], "time_zone": "Asia/Shanghai"})
         credit(ctx, plain["id"], 1000)
         c = sell(ctx, basket(store, items, plain["id"], redeem_points=1000))
@@ -1396,4 +1484,53 @@ def one_balance(ctx):
     eq(sorted(e["kind"] for e in entries), ["adjust"] + ["redeem"] * 10, "ledger entries")
     check(all(e["balance_after"] >= 0 for e in entries), "an entry below zero")
     eq(len(orders(ctx, member_id=mid)), 10, "orders")
+    patron_check(ctx)
+
+
+@race_group.test
+def one_order_one_coupon(ctx):
+    """16 tills refund one order at once (distinct keys): one refund; 16 tills refund one unit
+    each of 5: five refunds; 16 tills spend one coupon: one order."""
+    store = new_store(ctx)
+    p = new_product(ctx, 2000)
+    receive(ctx, store, p["sku"], 100)
+    m = new_member(ctx, 1000)
+    mid = m["id"]
+    c = expect(commit(ctx, basket(store, [{"sku": p["sku"], "qty": 3}], mid,
+                                  redeem_points=300)), 201)
+    out = race(ctx, 16, lambda cl, i: refund(ctx, c["order_id"], {}, client=cl))
+    eq(sorted(o.status for o in out), [201] + [409] * 15, "whole refunds of one order")
+    for o in out:
+        if o.status != 201:
+            expect_error(o, 409, "conflict")
+    got = order(ctx, c["order_id"])
+    eq((len(got["refunds"]), got["cash_refunded"], got["points_clawed_back"]),
+       (1, c["cash_due"], c["points_earned"]), "the order after the race")
+    eq(member(ctx, mid)["points"], 1000, "points after the race")
+    eq(qty(ctx, store, p["sku"]), 100, "stock after the race")
+
+    c = expect(commit(ctx, basket(store, [{"sku": p["sku"], "qty": 5}], mid,
+                                  redeem_points=500)), 201)
+    out = race(ctx, 16, lambda cl, i: refund(ctx, c["order_id"], {"lines": [
+        {"sku": p["sku"], "qty": 1}]}, client=cl))
+    ok = [o.json for o in out if o.status == 201]
+    eq(len(ok), 5, f"one-unit refunds of five ({sorted(o.status for o in out)})")
+    eq((sum(r["cash"] for r in ok), sum(r["points_returned"] for r in ok),
+        sum(r["points_clawback"] for r in ok)),
+       (c["cash_due"], 500, c["points_earned"]), "the five add up to the order")
+    eq(member(ctx, mid)["points"], 1000, "points after the unit refunds")
+    eq(qty(ctx, store, p["sku"]), 100, "stock after the unit refunds")
+
+    t = new_template(ctx, value=100)
+    cp = issue(ctx, t["id"], [mid])[0]
+    before = len(orders(ctx, member_id=mid))
+    out = race(ctx, 16, lambda cl, i: commit(ctx, basket(
+        store, [{"sku": p["sku"], "qty": 1}], mid, coupon_code=cp["code"]), client=cl))
+    eq(sorted(o.status for o in out), [201] + [422] * 15, "checkouts with one coupon")
+    for o in out:
+        if o.status != 201:
+            expect_error(o, 422, "coupon_not_applicable", "coupon_code")
+    eq(len(orders(ctx, member_id=mid)) - before, 1, "orders with the coupon")
+    eq(qty(ctx, store, p["sku"]), 99, "stock after the coupon race")
+    eq(coupon(ctx, cp["code"])["status"], "used", "the coupon")
     patron_check(ctx)
