@@ -104,5 +104,6 @@ int pt_api_checkout_commit(pt_req *req, pt_err *err);
 int pt_api_orders_refund(pt_req *req, pt_err *err);
 int pt_api_orders_get(pt_req *req, pt_err *err);
 int pt_api_orders_list(pt_req *req, pt_err *err);
+int pt_api_audit_list(pt_req *req, pt_err *err);
 
 #endif

@@ -73,6 +73,8 @@ const pt_route pt_api_routes[] = {
     {PT_POST, "/api/v1/orders/{id}/refund", pt_api_orders_refund, PT_PERM_REFUNDS,
      PT_ROUTE_IDEMPOTENT},
 
+    {PT_GET, "/api/v1/audit", pt_api_audit_list, PT_PERM_AUDIT_READ, 0},
+
     {PT_GET, "/api/v1/_test/clock", pt_api_test_clock_get, 0,
      PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
     {PT_PUT, "/api/v1/_test/clock", pt_api_test_clock_put, 0,

@@ -17,6 +17,7 @@
 
 #include "http/http.h"
 #include "http/internal.h"
+#include "service/audit.h"
 #include "service/auth.h"
 #include "service/idempotency.h"
 #include "util/log.h"
@@ -497,8 +498,14 @@ static enum MHD_Result dispatch(request *r)
 	if (!req->ctx.db)
 		return send_error(r, &err, NULL);
 	if (!(rt->flags & PT_ROUTE_PUBLIC)) {
-		if (authenticate(r, &err) != 0 || pt_svc_require(&req->ctx, rt->perm, &err) != 0)
+		if (authenticate(r, &err) != 0)
 			return send_error(r, &err, NULL);
+		if (pt_svc_require(&req->ctx, rt->perm, &err) != 0) {
+			pt_svc_audit_refusal(&req->ctx, "permission_denied", "route", 0,
+			                     json_pack("{s:s, s:s}", "method", req->method_name,
+			                               "route", rt->pattern));
+			return send_error(r, &err, NULL);
+		}
 	}
 	if (rt->flags & PT_ROUTE_IDEMPOTENT)
 		return run_idempotent(r, rt);

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "service/audit.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -154,8 +155,10 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 		return oom(err);
 	int64_t id;
 	l->out->max_age_s = pt_settings.session_max_hours * 3600;
+	l->ctx->staff_id = l->out->staff.id;
 	return pt_repo_session_purge(db, now, pt_settings.session_idle_minutes * 60 * 1000, err) ||
-	       pt_repo_session_insert(db, a, token_hash, &s, &id, err);
+	       pt_repo_session_insert(db, a, token_hash, &s, &id, err) ||
+	       pt_svc_audit(l->ctx, "login", "staff", l->out->staff.id, NULL, err);
 }
 
 int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_login *out,
@@ -163,8 +166,11 @@ int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_log
 {
 	login_args l = {ctx, username, password, out};
 	if (pt_db_tx(ctx->db, true, login_tx, &l, err) != 0) {
-		if (err->code == PT_UNAUTHENTICATED)
+		if (err->code == PT_UNAUTHENTICATED) {
 			pt_log_warn("msg=\"login failed\" ip=%s", ctx->ip ? ctx->ip : "-");
+			pt_svc_audit_refusal(ctx, "login_failed", "staff", 0,
+			                     json_pack("{s:s}", "username", username));
+		}
 		return -1;
 	}
 	pt_log_info("msg=\"login\" staff_id=%lld ip=%s", (long long)out->staff.id,
@@ -266,7 +272,10 @@ static int key_create_tx(pt_db *db, void *arg, pt_err *err)
 	                       .store_id = k->in->store_id,
 	                       .created_by = k->ctx->staff_id,
 	                       .created_at = pt_clock_now_ms()};
-	if (pt_repo_api_key_insert(db, a, hash, k->out, &k->out->id, err) != 0)
+	if (pt_repo_api_key_insert(db, a, hash, k->out, &k->out->id, err) != 0 ||
+	    pt_svc_audit(k->ctx, "api_key.create", "api_key", k->out->id,
+	                 json_pack("{s:s, s:s}", "name", k->out->name, "scopes", k->out->scopes),
+	                 err) != 0)
 		return -1;
 	*k->secret = secret;
 	return 0;
@@ -315,7 +324,8 @@ static int revoke_tx(pt_db *db, void *arg, pt_err *err)
 	if (k.revoked_at)
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "API key %lld is already revoked",
 		                  "API 密钥 %lld 已吊销", (long long)r->id);
-	return pt_repo_api_key_revoke(db, r->id, pt_clock_now_ms(), err);
+	return pt_repo_api_key_revoke(db, r->id, pt_clock_now_ms(), err) ||
+	       pt_svc_audit(r->ctx, "api_key.revoke", "api_key", r->id, NULL, err);
 }
 
 int pt_svc_api_key_revoke(pt_ctx *ctx, int64_t id, pt_err *err)

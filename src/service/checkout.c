@@ -7,6 +7,7 @@
 
 #include "core/coupon_code.h"
 #include "core/pricing.h"
+#include "service/audit.h"
 #include "service/catalog.h"
 #include "service/market.h"
 #include "service/points.h"
@@ -550,6 +551,12 @@ static int refund_units(pt_arena *a, const pt_order_line *lines, int n, const pt
 				                  pt_arena_printf(a, "lines[%d].line", i),
 				                  "the order has no line %d", "订单没有第 %d 行",
 				                  it->line);
+			if (want >
+			    lines[it->line].qty - lines[it->line].refunded_qty - units[it->line])
+				return pt_err_set(err, PT_CONFLICT,
+				                  pt_arena_printf(a, "lines[%d].qty", i),
+				                  "more of line %d than is left to refund",
+				                  "退货数量超过第 %d 行的可退数量", it->line);
 			units[it->line] += want;
 			continue;
 		}
@@ -756,6 +763,13 @@ static int refund_tx(pt_db *db, void *arg, pt_err *err)
 			return -1;
 		json_object_set_new(body, "points_balance", json_integer(posted.spendable));
 	}
+	if (pt_svc_audit(ctx, "order.refund", "order", o.id,
+	                 json_pack("{s:I, s:I, s:I, s:I}", "refund_id", (json_int_t)refund_id,
+	                           "cash", (json_int_t)r.cash, "points_returned",
+	                           (json_int_t)r.points_returned, "points_clawback",
+	                           (json_int_t)r.points_clawback),
+	                 err) != 0)
+		return -1;
 	char *text = json_dumps(body, JSON_COMPACT);
 	int rc = text ? pt_repo_refund_set_detail(db, refund_id, text, err) : oom(err);
 	free(text);

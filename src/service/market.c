@@ -101,10 +101,9 @@ static int issue_tx(pt_db *db, void *arg, pt_err *err)
 			                  "会员 %lld 不存在", (long long)x->member_ids[i]);
 		int64_t held = 0;
 		if (t.has_per_member_limit) {
+			/* The count sees the coupons this issue inserted already. */
 			if (pt_repo_coupon_count(db, a, t.id, m.id, &held, err) != 0)
 				return -1;
-			for (int k = 0; k < i; k++)
-				held += x->member_ids[k] == m.id;
 			if (held >= t.per_member_limit)
 				return pt_err_set(err, PT_CONFLICT, field,
 				                  "member %lld already holds %lld of these coupons",

@@ -7,6 +7,7 @@
 
 #include "core/card.h"
 #include "core/text.h"
+#include "service/audit.h"
 #include "service/points.h"
 #include "util/clock.h"
 
@@ -269,7 +270,8 @@ static int erase_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	if (!found)
 		return not_found(e->id, err);
-	return pt_repo_member_erase(db, e->id, pt_clock_now_ms(), err);
+	return pt_repo_member_erase(db, e->id, pt_clock_now_ms(), err) ||
+	       pt_svc_audit(e->ctx, "member.erase", "member", e->id, NULL, err);
 }
 
 int pt_svc_member_erase(pt_ctx *ctx, int64_t id, pt_err *err)

@@ -8,6 +8,7 @@ static const char *const names[] = {
     "settings.read",   "settings.write",   "tiers.read",   "tiers.write",   "products.read",
     "products.write",  "stock.read",       "stock.write",  "coupons.read",  "coupons.write",
     "promotions.read", "promotions.write", "checkout",     "refunds",       "orders.read",
+    "audit.read",
 };
 
 const char *pt_perm_name(int bit)

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "service/audit.h"
 #include "service/tiers.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -195,7 +196,11 @@ static int adjust_tx(pt_db *db, void *arg, pt_err *err)
 	                .reason = x->reason};
 	return pt_svc_points_rules(db, x->ctx->arena, &rules, err) ||
 	       pt_svc_points_post(x->ctx, &rules, &p, x->out, err) ||
-	       pt_repo_ledger_entry(db, x->ctx->arena, x->out->entry_id, x->entry, err);
+	       pt_repo_ledger_entry(db, x->ctx->arena, x->out->entry_id, x->entry, err) ||
+	       pt_svc_audit(x->ctx, "points.adjust", "member", x->member_id,
+	                    json_pack("{s:I, s:s, s:I}", "points", (json_int_t)x->points, "reason",
+	                              x->reason, "entry_id", (json_int_t)x->out->entry_id),
+	                    err);
 }
 
 int pt_svc_points_adjust(pt_ctx *ctx, int64_t member_id, int64_t points, const char *reason,

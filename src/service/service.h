@@ -36,7 +36,8 @@ typedef enum {
 	PT_PERM_CHECKOUT = 1u << 22,
 	PT_PERM_REFUNDS = 1u << 23,
 	PT_PERM_ORDERS_READ = 1u << 24,
-	PT_PERM_ALL = (1u << 25) - 1,
+	PT_PERM_AUDIT_READ = 1u << 25,
+	PT_PERM_ALL = (1u << 26) - 1,
 } pt_perm;
 
 #define PT_PERM_KEY_DEFAULT                                                                        \

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/audit.h"
 #include "service/points.h"
 #include "util/clock.h"
 #include "util/tz.h"
@@ -193,7 +194,9 @@ static int put_tx(pt_db *db, void *arg, pt_err *err)
 		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
 	int rc = pt_repo_setting_put(db, "points", text, pt_clock_now_ms(), err);
 	free(text);
-	return rc;
+	return rc ? rc
+	          : pt_svc_audit(p->ctx, "settings.points", "settings", 0, json_incref(p->patch),
+	                         err);
 }
 
 int pt_svc_points_settings_put(pt_ctx *ctx, json_t *patch, pt_points_rules *out, pt_err *err)

@@ -1,6 +1,7 @@
 #include "service/setup.h"
 
 #include "core/demo_people.h"
+#include "service/audit.h"
 #include "service/auth.h"
 #include "service/demo.h"
 #include "service/members.h"
@@ -194,6 +195,8 @@ int pt_svc_check(pt_db *db, FILE *out, long *problems, pt_err *err)
 			(*problems)++;
 		}
 	}
+	if (rc == 0)
+		rc = pt_svc_audit_verify(db, out, problems, err);
 	pt_arena_free(a);
 	return rc;
 }

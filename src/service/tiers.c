@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/dates.h"
+#include "service/audit.h"
 #include "service/points.h"
 #include "util/clock.h"
 
@@ -43,7 +44,8 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 	x->out->created_at = x->out->updated_at = pt_clock_now_ms();
 	if (pt_repo_tier_insert(db, x->ctx->arena, x->out, &x->out->id, err) != 0)
 		return explain_conflict(err, x->out);
-	return 0;
+	return pt_svc_audit(x->ctx, "tier.create", "tier", x->out->id,
+	                    json_pack("{s:s}", "name", x->out->name), err);
 }
 
 int pt_svc_tier_create(pt_ctx *ctx, const pt_tier_patch *in, pt_tier *out, pt_err *err)
@@ -77,7 +79,8 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	t->updated_at = pt_clock_now_ms();
 	if (pt_repo_tier_update(db, t, err) != 0)
 		return explain_conflict(err, t);
-	return 0;
+	return pt_svc_audit(x->ctx, "tier.update", "tier", t->id,
+	                    json_pack("{s:s}", "name", t->name), err);
 }
 
 int pt_svc_tier_patch(pt_ctx *ctx, int64_t id, const pt_tier_patch *in, pt_tier *out, pt_err *err)
@@ -116,7 +119,8 @@ static int delete_tx(pt_db *db, void *arg, pt_err *err)
 		                  "%lld members hold tier %s; it can be deleted when none do",
 		                  "%lld 位会员处于等级 %s，无人处于该等级时才能删除",
 		                  (long long)held, t.name);
-	return pt_repo_tier_delete(db, x->id, err);
+	return pt_repo_tier_delete(db, x->id, err) ||
+	       pt_svc_audit(x->ctx, "tier.delete", "tier", x->id, NULL, err);
 }
 
 int pt_svc_tier_delete(pt_ctx *ctx, int64_t id, pt_err *err)

@@ -148,6 +148,7 @@ def products_crud(ctx):
         eq(find(category="碳酸饮料"), ["COLA-330"], "category")
         eq(find(category="无"), [], "unknown category")
         eq(find(q="可口", category="饮料"), [], "q and another category")
+        eq(ctx.walk(P, limit=1, client=api), products(ctx), "all products, one by one")
     with ctx.case("permissions"):
         reader, k = ctx.key(name="pos")
         eq(expect(reader.get(f"{P}/COLA-330"), 200), p, "default key reads products")
@@ -194,6 +195,7 @@ def stock_movements(ctx):
         rows = ctx.walk(STOCK, client=api)
         eq(sorted((x["store_id"], x["sku"], x["qty"]) for x in rows),
            sorted([(s1, p["sku"], 5), (s1, q["sku"], 3), (s2, p["sku"], 4)]), "all stock")
+        eq(ctx.walk(STOCK, limit=1, client=api), rows, "all stock, one by one")
 
     snap = (stock_of(ctx, s1), stock_of(ctx, s2), stock_of(ctx, s3))
     refusals = [
@@ -474,6 +476,8 @@ def coupon_templates_and_issue(ctx):
         eq(len(set(codes)), 60, "distinct codes")
         check(all(CODE.match(c) for c in codes), "code format")
         eq(len(held(m4)), 60, "m4's coupons")
+        eq(ctx.walk(f"{M}/{m4['id']}/coupons", limit=7, client=api),
+           ctx.walk(f"{M}/{m4['id']}/coupons", client=api), "m4's coupons, seven a page")
     with ctx.case("permissions"):
         pos, _ = ctx.key(name="pos")
         expect(pos.get(f"{COUPONS}/{last[0]['code']}"), 200)

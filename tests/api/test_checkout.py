@@ -431,6 +431,14 @@ def worked_example(ctx):
         eq(coupon(ctx, ex.coupon["code"])["status"], "active", "coupon after a quote")
         eq([qty(ctx, store, s) for s in ex.skus()], [50, 50, 50], "stock after a quote")
         eq(orders(ctx, member_id=mid), [], "orders after a quote")
+    with ctx.case("the coupon's min_spend is compared with the base after the promotion"):
+        for min_spend, status in [(11000, 200), (11001, 422)]:
+            cp, _ = coupon_for(ctx, mid, value=500, min_spend=min_spend)
+            r = quote(ctx, dict(ex.body(), coupon_code=cp["code"]))
+            if status == 200:
+                eq(expect(r, 200)["coupon_discount"], 500, f"min_spend {min_spend}")
+            else:
+                expect_error(r, 422, "coupon_not_applicable", "coupon_code")
     with ctx.case("without redeem_points: max_redeemable_points alone"):
         q0 = expect(quote(ctx, ex.body(redeem=None)), 200)
         eq((q0["max_redeemable_points"], q0["points_redeemed"], q0["points_value"],
@@ -750,6 +758,24 @@ def refund_coupon_and_clawback_edges(ctx):
         eq(r["points_returned"], 400, "points returned")
         eq(member(ctx, m["id"])["points_expiring"], before, "both lots whole again")
         patron_check(ctx)
+
+    with ctx.case("points returned to a lot that has expired since: expired"):
+        m = new_member(ctx)
+        credit(ctx, m["id"], 300)
+        exp = member(ctx, m["id"])["points_expiring"]
+        c = sell(ctx, basket(store, one(z), m["id"], redeem_points=300))
+        set_clock(ctx, t0 + datetime.timedelta(days=40))
+        r = expect(refund(ctx, c["order_id"], {}), 201)
+        eq((r["points_returned"], r["points_balance"]), (300, 0),
+           "returned into a lot expired on " + exp[0]["expires_on"])
+        got = member(ctx, m["id"])
+        eq((got["points"], got["points_expiring"]), (0, []), "nothing spendable")
+        expect(ctx.anon.post(f"{API}/_test/jobs/expire"), 200)
+        entries = ledger(ctx, m["id"])
+        eq([(e["kind"], e["points"]) for e in entries[:2]],
+           [("expire", -300), ("refund_return", 300)], "the job expires what came back")
+        eq(entries[0]["balance_after"], 0, "balance after the job")
+        patron_check(ctx)
     reset(ctx)
 
 
@@ -796,6 +822,11 @@ def checkout_idempotency(ctx):
         with ctx.case(f"Idempotency-Key {label}: 400"):
             expect_error(commit(ctx, ex.body(), key=k), 400, "invalid_argument",
                          "Idempotency-Key")
+    with ctx.case("the checkout's key on another route: 422"):
+        expect_error(refund(ctx, first["order_id"], {}, key=key), 422, "idempotency_key_reuse")
+        expect_error(cx(ctx).post(f"{M}/{mid}/points/adjust", {"points": 5, "reason": "x"},
+                                  headers={"Idempotency-Key": key}), 422,
+                     "idempotency_key_reuse")
     same_state(ctx, after, "refused keys", stores=[store], members=[mid], codes=[code])
 
     with ctx.case("keys are per caller"):
@@ -1016,6 +1047,8 @@ def checkout_refusals(ctx):
          dict(base, items=items + [{"name": "服务", "unit_price": 10**10 + 1, "qty": 1}]), 400,
          "invalid_argument", "items[3].unit_price"),
         ("no items", dict(base, items=[]), 400, "invalid_argument", "items"),
+        ("201 items", dict(base, items=[{"sku": p1["sku"], "qty": 1}] * 201), 400,
+         "invalid_argument", "items"),
         ("items missing", drop("items"), 400, "invalid_argument", "items"),
         ("unknown field", dict(base, discount=100), 400, "invalid_argument", "discount"),
         ("unknown item field", dict(base, items=item(0, price=1)), 400, "invalid_argument",
@@ -1113,6 +1146,7 @@ def checkout_refusals(ctx):
             check(s not in k["scopes"], f"default scopes {k['scopes']} hold {s}")
         expect_error(refund(ctx, 1, {}, client=reader), 403, "permission_denied")
         expect(quote(ctx, base, client=pos), 200)
+        expect(quote(ctx, base, client=ctx.login()), 200)
     same_state(ctx, snap, "all refusals", **where)
     with ctx.case("the starting basket still sells"):
         c = sell(ctx, base)
@@ -1123,17 +1157,28 @@ def checkout_refusals(ctx):
 
 @group.test
 def redeem_zero_value_setting(ctx):
-    """redeem.amount 0 is a setting the brief allows (0..1e9): checkout must still answer."""
+    """redeem.amount 0 is a setting the brief allows (0..1e9): points then pay nothing at the
+    till; a member's basket still prices and sells, redeeming is refused."""
     reset(ctx)
     tiers(ctx)
     store = new_store(ctx)
     p = new_product(ctx, 1000)
     receive(ctx, store, p["sku"], 5)
     m = new_member(ctx, 500)
+    one = [{"sku": p["sku"], "qty": 1}]
     put_settings(ctx, {"redeem": {"amount": 0}})
     try:
-        r = quote(ctx, basket(store, [{"sku": p["sku"], "qty": 1}], m["id"]))
+        r = quote(ctx, basket(store, one, m["id"]))
         check(r.status == 200, f"a member's quote with redeem.amount 0: {r}")
+        eq((r.json["max_redeemable_points"], r.json["points_earned"]), (0, 14),
+           "max_redeemable_points, points_earned")
+        snap = state(ctx, stores=[store], members=[m["id"]])
+        for route in (quote, commit):
+            expect_error(route(ctx, basket(store, one, m["id"], redeem_points=100)), 400,
+                         "invalid_argument", "redeem_points")
+        same_state(ctx, snap, "refused redemptions", stores=[store], members=[m["id"]])
+        eq(sell(ctx, basket(store, one, m["id"]))["points_balance"], 514, "a sale")
+        patron_check(ctx)
     finally:
         reset(ctx)
 

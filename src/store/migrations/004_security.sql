@@ -1,0 +1,31 @@
+-- Security: the audit trail, login throttling.
+
+-- Append-only; each entry's hash covers the previous entry's hash, so a changed or deleted
+-- row breaks the chain where it happened (patron check finds it).
+CREATE TABLE audit_log (
+	id {{pk}},
+	at BIGINT NOT NULL,
+	staff_id BIGINT,
+	api_key_id BIGINT,
+	ip TEXT,
+	action TEXT NOT NULL,
+	object_type TEXT,
+	object_id TEXT,
+	detail TEXT NOT NULL,
+	prev_hash TEXT NOT NULL,
+	hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_action_idx ON audit_log (action, id);
+CREATE INDEX audit_log_object_idx ON audit_log (object_type, object_id, id);
+
+-- Failed logins per account and per address, for lockout and throttling.
+CREATE TABLE login_failures (
+	id {{pk}},
+	username TEXT NOT NULL,
+	ip TEXT NOT NULL,
+	at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_user_idx ON login_failures (username, at);
+CREATE INDEX login_failures_ip_idx ON login_failures (ip, at);
+
+ALTER TABLE staff ADD COLUMN locked_until BIGINT;
