@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 patron=${1:-build/patron}
 db=var/demo.db
-password=patron-demo
+password=patron-demo-2026
 mkdir -p var
 if [[ ! -f $db ]]; then
 	"$patron" init --db "sqlite:$db" --owner-password "$password" --demo

@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "http/http.h"
+#include "service/auth.h"
 #include "service/jobs.h"
 #include "service/points.h"
 #include "service/setup.h"
@@ -72,8 +73,8 @@ static int cmd_init(void)
 		sodium_bin2base64(generated, sizeof(generated), raw, sizeof(raw),
 		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 		password = generated;
-	} else if (strlen(password) < 8) {
-		fprintf(stderr, "patron: --owner-password must be at least 8 characters\n");
+	} else if (pt_svc_password_check(password, "owner_password", &err) != 0) {
+		fprintf(stderr, "patron: %s\n", err.msg_en);
 		return 2;
 	}
 	pt_db *db = open_migrated(&err);
@@ -87,7 +88,8 @@ static int cmd_init(void)
 		return fail(&err);
 	printf("Initialised %s\n", pt_settings.db);
 	if (pt_settings.demo)
-		printf("Demo business: 3 stores, 10000 members, 20 products, six months of orders\n");
+		printf(
+		    "Demo business: 3 stores, 10000 members, 20 products, six months of orders\n");
 	printf("Owner login: %s\n", pt_settings.owner_username);
 	if (password == generated)
 		printf("Owner password (shown once, keep it safe): %s\n", password);

@@ -66,6 +66,7 @@ struct pt_req {
 	bool replayed;
 	const char *set_cookie;
 	const char *location;
+	int retry_after; /* seconds, for 429 and 503 */
 };
 
 const char *pt_req_param(pt_req *req, const char *name);

@@ -195,8 +195,12 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 		MHD_add_response_header(resp, "Location", req->location);
 	if (req->replayed)
 		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
-	if (req->status == 429 || req->status == 503)
-		MHD_add_response_header(resp, "Retry-After", "1");
+	if (req->status == 429 || req->status == 503) {
+		char seconds[24];
+		snprintf(seconds, sizeof(seconds), "%d",
+		         req->retry_after > 0 ? req->retry_after : 1);
+		MHD_add_response_header(resp, "Retry-After", seconds);
+	}
 	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)req->status, resp);
 	MHD_destroy_response(resp);
 
@@ -220,6 +224,7 @@ static enum MHD_Result send_error(request *r, const pt_err *err, const char *all
 	if (err->code == PT_INTERNAL)
 		pt_log_error("msg=\"internal error\" request_id=%s error=\"%s\"", r->request_id,
 		             err->msg_en);
+	r->req.retry_after = err->retry_after;
 	pt_reply_json(&r->req, pt_code_status(err->code), error_body(err, r->req.english));
 	return send_reply(r, allow);
 }

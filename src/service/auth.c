@@ -3,6 +3,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "core/password.h"
+#include "core/text.h"
 #include "service/audit.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -99,7 +101,7 @@ int pt_svc_auth_session(pt_ctx *ctx, const char *token, const char **csrf, pt_er
 		return oom(err);
 	if (pt_repo_session_by_hash(ctx->db, ctx->arena, hash, &s, &found, err) != 0)
 		return -1;
-	int64_t now = pt_clock_real_ms();
+	int64_t now = pt_clock_now_ms();
 	int64_t idle_ms = pt_settings.session_idle_minutes * 60 * 1000;
 	if (!found || now >= s.expires_at || now - s.last_seen_at >= idle_ms)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
@@ -144,7 +146,7 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 	if (!found || !ok || l->out->staff.disabled_at)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL, "wrong username or password",
 		                  "用户名或密码错误");
-	int64_t now = pt_clock_real_ms();
+	int64_t now = pt_clock_now_ms();
 	pt_session s = {.staff_id = l->out->staff.id,
 	                .created_at = now,
 	                .expires_at = now + pt_settings.session_max_hours * 3600 * 1000};
@@ -156,20 +158,100 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 	int64_t id;
 	l->out->max_age_s = pt_settings.session_max_hours * 3600;
 	l->ctx->staff_id = l->out->staff.id;
-	return pt_repo_session_purge(db, now, pt_settings.session_idle_minutes * 60 * 1000, err) ||
+	return pt_repo_login_failures_clear(db, l->username, err) ||
+	       (l->out->staff.locked_until && pt_repo_staff_lock(db, l->out->staff.id, 0, err)) ||
+	       pt_repo_session_purge(db, now, pt_settings.session_idle_minutes * 60 * 1000, err) ||
 	       pt_repo_session_insert(db, a, token_hash, &s, &id, err) ||
 	       pt_svc_audit(l->ctx, "login", "staff", l->out->staff.id, NULL, err);
+}
+
+enum {
+	LOCK_AFTER = 10,                     /* failed logins of one account... */
+	LOCK_MS = 30 * 60 * 1000,            /* ...lock it this long */
+	THROTTLE_AFTER = 50,                 /* failed logins from one address... */
+	THROTTLE_WINDOW_MS = 10 * 60 * 1000, /* ...within this window slow it down */
+};
+
+static int too_many(pt_err *err, int64_t wait_ms)
+{
+	pt_err_set(err, PT_RATE_LIMITED, NULL, "too many failed sign-ins; try again later",
+	           "登录失败次数过多，请稍后再试");
+	err->retry_after = (int)((wait_ms + 999) / 1000);
+	return -1;
+}
+
+/* Refuses at once while the account is locked or the address is throttled, before any
+ * password is checked, so neither can be used to keep guessing. */
+static int login_allowed(pt_ctx *ctx, const char *username, pt_err *err)
+{
+	int64_t now = pt_clock_now_ms(), count, oldest;
+	pt_staff s;
+	bool found = false;
+	if (pt_repo_login_failures(ctx->db, ctx->arena, "ip", ctx->ip ? ctx->ip : "-",
+	                           now - THROTTLE_WINDOW_MS, &count, &oldest, err) != 0)
+		return -1;
+	if (count >= THROTTLE_AFTER)
+		return too_many(err, oldest + THROTTLE_WINDOW_MS - now);
+	if (pt_repo_staff_by_username(ctx->db, ctx->arena, username, &s, &found, err) != 0)
+		return -1;
+	if (found && s.locked_until > now)
+		return too_many(err, s.locked_until - now);
+	/* Unknown names lock the same way, so a lockout tells nothing about who exists. */
+	if (!found) {
+		if (pt_repo_login_failures(ctx->db, ctx->arena, "username", username, now - LOCK_MS,
+		                           &count, &oldest, err) != 0)
+			return -1;
+		if (count >= LOCK_AFTER)
+			return too_many(err, oldest + LOCK_MS - now);
+	}
+	return 0;
+}
+
+typedef struct {
+	pt_ctx *ctx;
+	const char *username;
+} failure_args;
+
+static int failure_tx(pt_db *db, void *arg, pt_err *err)
+{
+	failure_args *f = arg;
+	int64_t now = pt_clock_now_ms(), count, oldest;
+	pt_staff s;
+	bool found = false;
+	if (pt_repo_login_failure_add(db, f->username, f->ctx->ip, now, err) != 0 ||
+	    pt_repo_login_failures(db, f->ctx->arena, "username", f->username, now - LOCK_MS,
+	                           &count, &oldest, err) != 0 ||
+	    pt_repo_staff_by_username(db, f->ctx->arena, f->username, &s, &found, err) != 0 ||
+	    pt_svc_audit(f->ctx, "login_failed", "staff", found ? s.id : 0,
+	                 json_pack("{s:s}", "username", f->username), err) != 0)
+		return -1;
+	if (!found || count < LOCK_AFTER)
+		return 0;
+	pt_log_warn("msg=\"account locked\" staff_id=%lld", (long long)s.id);
+	return pt_repo_staff_lock(db, s.id, now + LOCK_MS, err) ||
+	       pt_repo_login_failures_clear(db, f->username, err) ||
+	       pt_svc_audit(f->ctx, "login_locked", "staff", s.id,
+	                    json_pack("{s:s, s:i}", "username", f->username, "minutes", 30), err);
 }
 
 int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_login *out,
                  pt_err *err)
 {
 	login_args l = {ctx, username, password, out};
+	if (login_allowed(ctx, username, err) != 0) {
+		if (err->code == PT_RATE_LIMITED)
+			pt_svc_audit_refusal(ctx, "login_refused", "staff", 0,
+			                     json_pack("{s:s}", "username", username));
+		return -1;
+	}
 	if (pt_db_tx(ctx->db, true, login_tx, &l, err) != 0) {
 		if (err->code == PT_UNAUTHENTICATED) {
+			pt_err ignore = {0};
+			failure_args f = {ctx, username};
 			pt_log_warn("msg=\"login failed\" ip=%s", ctx->ip ? ctx->ip : "-");
-			pt_svc_audit_refusal(ctx, "login_failed", "staff", 0,
-			                     json_pack("{s:s}", "username", username));
+			if (pt_db_tx(ctx->db, true, failure_tx, &f, &ignore) != 0)
+				pt_log_error("msg=\"cannot record a failed login\" error=\"%s\"",
+				             ignore.msg_en);
 		}
 		return -1;
 	}
@@ -332,4 +414,20 @@ int pt_svc_api_key_revoke(pt_ctx *ctx, int64_t id, pt_err *err)
 {
 	revoke_args r = {ctx, id};
 	return pt_db_tx(ctx->db, true, revoke_tx, &r, err);
+}
+
+int pt_svc_password_check(const char *password, const char *field, pt_err *err)
+{
+	long chars = pt_utf8_length(password, strlen(password));
+	if (chars < PT_PASSWORD_MIN || chars > PT_PASSWORD_MAX)
+		return pt_err_set(
+		    err, PT_INVALID_ARGUMENT, field,
+		    "a password has 12 to 128 characters; a short sentence is easy to "
+		    "remember",
+		    "密码须为 12 至 128 个字符；一句短语既好记又安全");
+	if (pt_password_common(password))
+		return pt_err_set(err, PT_INVALID_ARGUMENT, field,
+		                  "this password is among the most common ones; choose another",
+		                  "该密码过于常见，请换一个");
+	return 0;
 }

@@ -20,6 +20,9 @@ int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_log
                  pt_err *err);
 int pt_svc_logout(pt_ctx *ctx, pt_err *err);
 
+/* The password policy: 12 to 128 characters, not a common password. field names the input. */
+int pt_svc_password_check(const char *password, const char *field, pt_err *err);
+
 /* Creates a staff account; password is hashed with Argon2id. */
 int pt_svc_staff_create(pt_db *db, const char *username, const char *password, const char *role,
                         int64_t *id, pt_err *err);

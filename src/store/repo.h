@@ -13,7 +13,7 @@
 typedef struct {
 	int64_t id;
 	const char *username, *role, *password_hash;
-	int64_t created_at, disabled_at;
+	int64_t created_at, disabled_at, locked_until;
 } pt_staff;
 
 typedef struct {
@@ -69,6 +69,15 @@ int pt_repo_session_by_hash(pt_db *db, pt_arena *a, const char *token_hash, pt_s
 int pt_repo_session_touch(pt_db *db, int64_t id, int64_t now, pt_err *err);
 int pt_repo_session_delete(pt_db *db, int64_t id, pt_err *err);
 int pt_repo_session_purge(pt_db *db, int64_t now, int64_t idle_ms, pt_err *err);
+
+/* Failed logins: lockout per account, throttling per address */
+int pt_repo_login_failure_add(pt_db *db, const char *username, const char *ip, int64_t now,
+                              pt_err *err);
+/* by: "username" or "ip"; failures at or after since. */
+int pt_repo_login_failures(pt_db *db, pt_arena *a, const char *by, const char *value,
+                           int64_t since, int64_t *count, int64_t *oldest, pt_err *err);
+int pt_repo_login_failures_clear(pt_db *db, const char *username, pt_err *err);
+int pt_repo_staff_lock(pt_db *db, int64_t staff_id, int64_t until, pt_err *err);
 
 /* API keys */
 int pt_repo_api_key_insert(pt_db *db, pt_arena *a, const char *key_hash, const pt_api_key *k,

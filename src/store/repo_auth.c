@@ -1,6 +1,6 @@
 #include "store/repo.h"
 
-#define STAFF_COLS "id, username, role, password_hash, created_at, disabled_at"
+#define STAFF_COLS "id, username, role, password_hash, created_at, disabled_at, locked_until"
 
 static void staff_from(const pt_rows *r, int i, pt_staff *s)
 {
@@ -10,6 +10,7 @@ static void staff_from(const pt_rows *r, int i, pt_staff *s)
 	s->password_hash = pt_rows_get(r, i, 3);
 	s->created_at = pt_rows_int(r, i, 4);
 	s->disabled_at = pt_rows_int(r, i, 5);
+	s->locked_until = pt_rows_int(r, i, 6);
 }
 
 int pt_repo_staff_insert(pt_db *db, pt_arena *a, const pt_staff *s, int64_t *id, pt_err *err)
@@ -203,4 +204,41 @@ int pt_repo_api_key_revoke(pt_db *db, int64_t id, int64_t now, pt_err *err)
 	return pt_db_exec(
 	    db, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", p, 2,
 	    NULL, err);
+}
+
+int pt_repo_login_failure_add(pt_db *db, const char *username, const char *ip, int64_t now,
+                              pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(username), PT_TEXT(ip ? ip : "-"), PT_INT(now)};
+	return pt_db_exec(db, "INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)",
+	                  p, 3, NULL, err);
+}
+
+int pt_repo_login_failures(pt_db *db, pt_arena *a, const char *by, const char *value, int64_t since,
+                           int64_t *count, int64_t *oldest, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(value), PT_INT(since)};
+	pt_rows r;
+	const char *sql = by[0] == 'i'
+	                      ? "SELECT COUNT(*), MIN(at) FROM login_failures WHERE ip = $1 "
+	                        "AND at >= $2"
+	                      : "SELECT COUNT(*), MIN(at) FROM login_failures WHERE "
+	                        "username = $1 AND at >= $2";
+	if (pt_db_query(db, a, sql, p, 2, &r, err) != 0)
+		return -1;
+	*count = pt_rows_int(&r, 0, 0);
+	*oldest = pt_rows_int(&r, 0, 1);
+	return 0;
+}
+
+int pt_repo_login_failures_clear(pt_db *db, const char *username, pt_err *err)
+{
+	pt_val p = PT_TEXT(username);
+	return pt_db_exec(db, "DELETE FROM login_failures WHERE username = $1", &p, 1, NULL, err);
+}
+
+int pt_repo_staff_lock(pt_db *db, int64_t staff_id, int64_t until, pt_err *err)
+{
+	pt_val p[] = {until ? PT_INT(until) : PT_NULLV, PT_INT(staff_id)};
+	return pt_db_exec(db, "UPDATE staff SET locked_until = $1 WHERE id = $2", p, 2, NULL, err);
 }

@@ -36,7 +36,7 @@ static const setting table[] = {
      "worker threads, each with its own database connection"},
     {"log_level", STR(log_level), "info", 0, 0, "serve init migrate check jobs",
      "debug, info, warn or error"},
-    {"session_idle_minutes", INT(session_idle_minutes), "120", 1, 100000, "serve",
+    {"session_idle_minutes", INT(session_idle_minutes), "30", 1, 100000, "serve",
      "a staff session ends after this long without a request"},
     {"session_max_hours", INT(session_max_hours), "12", 1, 10000, "serve",
      "a staff session ends this long after sign-in, however busy"},

@@ -37,6 +37,7 @@ int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt,
 	va_copy(ap2, ap);
 	err->code = code;
 	err->retry = 0;
+	err->retry_after = 0;
 	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
 	vsnprintf(err->msg_en, sizeof(err->msg_en), en_fmt, ap);
 	vsnprintf(err->msg_zh, sizeof(err->msg_zh), zh_fmt, ap2);

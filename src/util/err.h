@@ -31,6 +31,7 @@ typedef enum {
 typedef struct {
 	pt_code code;
 	int retry; /* set by the store for serialization failures: the transaction may be re-run */
+	int retry_after; /* seconds, for rate_limited and unavailable answers; 0: the default */
 	char field[64];
 	char msg_en[256];
 	char msg_zh[256];

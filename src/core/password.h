@@ -1,0 +1,13 @@
+#ifndef PT_PASSWORD_H
+#define PT_PASSWORD_H
+
+#include <stdbool.h>
+
+enum { PT_PASSWORD_MIN = 12, PT_PASSWORD_MAX = 128 };
+
+/* True when the password is one people pick first: a well-known password or one built on a
+ * well-known base word with digits or symbols added, one character repeated, a pattern
+ * repeated, a run of the alphabet or of digits, or a keyboard row. Case is ignored. */
+bool pt_password_common(const char *password);
+
+#endif
