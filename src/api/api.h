@@ -105,5 +105,14 @@ int pt_api_orders_refund(pt_req *req, pt_err *err);
 int pt_api_orders_get(pt_req *req, pt_err *err);
 int pt_api_orders_list(pt_req *req, pt_err *err);
 int pt_api_audit_list(pt_req *req, pt_err *err);
+int pt_api_staff_create(pt_req *req, pt_err *err);
+int pt_api_staff_patch(pt_req *req, pt_err *err);
+int pt_api_staff_get(pt_req *req, pt_err *err);
+int pt_api_staff_list(pt_req *req, pt_err *err);
+int pt_api_staff_password(pt_req *req, pt_err *err);
+int pt_api_roles_list(pt_req *req, pt_err *err);
+int pt_api_roles_create(pt_req *req, pt_err *err);
+int pt_api_roles_put(pt_req *req, pt_err *err);
+int pt_api_roles_delete(pt_req *req, pt_err *err);
 
 #endif

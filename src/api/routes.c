@@ -75,6 +75,16 @@ const pt_route pt_api_routes[] = {
 
     {PT_GET, "/api/v1/audit", pt_api_audit_list, PT_PERM_AUDIT_READ, 0},
 
+    {PT_GET, "/api/v1/staff", pt_api_staff_list, PT_PERM_STAFF_MANAGE, 0},
+    {PT_POST, "/api/v1/staff", pt_api_staff_create, PT_PERM_STAFF_MANAGE, 0},
+    {PT_GET, "/api/v1/staff/{id}", pt_api_staff_get, PT_PERM_STAFF_MANAGE, 0},
+    {PT_PATCH, "/api/v1/staff/{id}", pt_api_staff_patch, PT_PERM_STAFF_MANAGE, 0},
+    {PT_POST, "/api/v1/staff/{id}/password", pt_api_staff_password, PT_PERM_STAFF_MANAGE, 0},
+    {PT_GET, "/api/v1/roles", pt_api_roles_list, PT_PERM_STAFF_MANAGE, 0},
+    {PT_POST, "/api/v1/roles", pt_api_roles_create, PT_PERM_ROLES_MANAGE, 0},
+    {PT_PUT, "/api/v1/roles/{name}", pt_api_roles_put, PT_PERM_ROLES_MANAGE, 0},
+    {PT_DELETE, "/api/v1/roles/{name}", pt_api_roles_delete, PT_PERM_ROLES_MANAGE, 0},
+
     {PT_GET, "/api/v1/_test/clock", pt_api_test_clock_get, 0,
      PT_ROUTE_PUBLIC | PT_ROUTE_TEST_CLOCK},
     {PT_PUT, "/api/v1/_test/clock", pt_api_test_clock_put, 0,

@@ -6,6 +6,7 @@
 #include "core/password.h"
 #include "core/text.h"
 #include "service/audit.h"
+#include "service/staff.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -88,6 +89,14 @@ int pt_svc_auth_api_key(pt_ctx *ctx, const char *key, pt_err *err)
 	ctx->api_key_id = k.id;
 	ctx->perms = pt_scopes_parse(k.scopes);
 	ctx->store_id = k.store_id;
+	if (k.store_id) {
+		int64_t *one = pt_arena_alloc(ctx->arena, sizeof(int64_t));
+		if (!one)
+			return oom(err);
+		*one = k.store_id;
+		ctx->stores = one;
+		ctx->nstores = 1;
+	}
 	return 0;
 }
 
@@ -120,7 +129,9 @@ int pt_svc_auth_session(pt_ctx *ctx, const char *token, const char **csrf, pt_er
 	ctx->session_id = s.id;
 	ctx->username = staff.username;
 	ctx->role = staff.role;
-	ctx->perms = pt_role_perms(staff.role);
+	if (pt_svc_role_perms(ctx->db, ctx->arena, staff.role, &ctx->perms, err) != 0 ||
+	    pt_store_ids_parse(ctx->arena, staff.store_ids, &ctx->stores, &ctx->nstores) != 0)
+		return -1;
 	*csrf = s.csrf_token;
 	return 0;
 }
@@ -332,6 +343,12 @@ static int key_create_tx(pt_db *db, void *arg, pt_err *err)
 {
 	key_args *k = arg;
 	pt_arena *a = k->ctx->arena;
+	if (k->ctx->nstores && !k->in->store_id)
+		return pt_err_set(err, PT_PERMISSION_DENIED, "store_id",
+		                  "a key you create works in one of your stores: give store_id",
+		                  "您创建的密钥须属于您管理的门店：请提供 store_id");
+	if (k->in->store_id && !pt_ctx_store_ok(k->ctx, k->in->store_id))
+		return pt_svc_store_hidden("store", k->in->store_id, err);
 	if (k->in->store_id) {
 		pt_store st;
 		bool found = false;

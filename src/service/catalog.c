@@ -104,10 +104,13 @@ int pt_svc_product_search(pt_ctx *ctx, const char *q, const char *category, int6
 	                              err);
 }
 
-static int store_exists(pt_db *db, pt_arena *a, int64_t id, const char *field, pt_err *err)
+static int store_exists(pt_ctx *ctx, pt_db *db, pt_arena *a, int64_t id, const char *field,
+                        pt_err *err)
 {
 	pt_store s;
 	bool found = false;
+	if (!pt_ctx_store_ok(ctx, id))
+		return pt_svc_store_hidden("store", id, err);
 	if (pt_repo_store_get(db, a, id, &s, &found, err) != 0)
 		return -1;
 	if (!found)
@@ -156,8 +159,9 @@ static int move_tx(pt_db *db, void *arg, pt_err *err)
 	pt_product p;
 	bool found = false, ok = false;
 	int64_t after, now = pt_clock_now_ms();
-	if (store_exists(db, a, in->store_id, "store_id", err) != 0 ||
-	    (in->to_store_id && store_exists(db, a, in->to_store_id, "to_store_id", err) != 0) ||
+	if (store_exists(x->ctx, db, a, in->store_id, "store_id", err) != 0 ||
+	    (in->to_store_id &&
+	     store_exists(x->ctx, db, a, in->to_store_id, "to_store_id", err) != 0) ||
 	    pt_repo_product_find(db, a, "sku", in->sku, &p, &found, err) != 0)
 		return -1;
 	if (!found)
@@ -222,7 +226,7 @@ static int threshold_tx(pt_db *db, void *arg, pt_err *err)
 	threshold_args *x = arg;
 	pt_product p;
 	bool found = false;
-	if (store_exists(db, x->ctx->arena, x->store_id, "store_id", err) != 0 ||
+	if (store_exists(x->ctx, db, x->ctx->arena, x->store_id, "store_id", err) != 0 ||
 	    pt_repo_product_find(db, x->ctx->arena, "sku", x->sku, &p, &found, err) != 0)
 		return -1;
 	if (!found)
@@ -243,6 +247,15 @@ int pt_svc_stock_threshold(pt_ctx *ctx, int64_t store_id, const char *sku, int64
 int pt_svc_stock_list(pt_ctx *ctx, int64_t store_id, bool only_low, int64_t after_key, int limit,
                       pt_stock_row **out, int *n, pt_err *err)
 {
-	return pt_repo_stock_list(ctx->db, ctx->arena, store_id, only_low, after_key, limit, out, n,
-	                          err);
+	if (store_id && !pt_ctx_store_ok(ctx, store_id))
+		return pt_svc_store_hidden("store", store_id, err);
+	if (pt_repo_stock_list(ctx->db, ctx->arena, store_id, only_low, after_key, limit, out, n,
+	                       err) != 0)
+		return -1;
+	int k = 0;
+	for (int i = 0; i < *n; i++)
+		if (pt_ctx_store_ok(ctx, (*out)[i].store_id))
+			(*out)[k++] = (*out)[i];
+	*n = k;
+	return 0;
 }

@@ -500,6 +500,8 @@ static int checkout_tx(pt_db *db, void *arg, pt_err *err)
 	*x->out = NULL;
 	if (pt_repo_store_get(db, x->ctx->arena, x->in->store_id, &b.store, &found, err) != 0)
 		return -1;
+	if (found && !pt_ctx_store_ok(x->ctx, b.store.id))
+		return pt_svc_store_hidden("store", b.store.id, err);
 	if (!found)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "store_id", "store %lld does not exist",
 		                  "门店 %lld 不存在", (long long)x->in->store_id);
@@ -641,7 +643,7 @@ static int refund_tx(pt_db *db, void *arg, pt_err *err)
 	*x->out = NULL;
 	if (pt_repo_order_get(db, a, x->order_id, true, &o, &found, err) != 0)
 		return -1;
-	if (!found)
+	if (!found || !pt_ctx_store_ok(ctx, o.store_id))
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "no order %lld", "订单 %lld 不存在",
 		                  (long long)x->order_id);
 	if (pt_repo_order_lines(db, a, o.id, &lines, &n, err) != 0)
@@ -817,7 +819,7 @@ int pt_svc_order_get(pt_ctx *ctx, int64_t id, json_t **out, pt_err *err)
 	bool found = false;
 	if (pt_repo_order_get(ctx->db, ctx->arena, id, false, &o, &found, err) != 0)
 		return -1;
-	if (!found)
+	if (!found || !pt_ctx_store_ok(ctx, o.store_id))
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "no order %lld", "订单 %lld 不存在",
 		                  (long long)id);
 	*out = order_json(ctx->db, ctx->arena, &o, err);
@@ -839,6 +841,8 @@ int pt_svc_order_list(pt_ctx *ctx, const pt_order_query *q, json_t **items, int6
 		return -1;
 	json_t *list = json_array();
 	for (int i = 0; i < n; i++) {
+		if (!pt_ctx_store_ok(ctx, rows[i].store_id))
+			continue;
 		json_t *o = order_json(ctx->db, ctx->arena, &rows[i], err);
 		if (!o) {
 			json_decref(list);

@@ -8,7 +8,7 @@ static const char *const names[] = {
     "settings.read",   "settings.write",   "tiers.read",   "tiers.write",   "products.read",
     "products.write",  "stock.read",       "stock.write",  "coupons.read",  "coupons.write",
     "promotions.read", "promotions.write", "checkout",     "refunds",       "orders.read",
-    "audit.read",
+    "audit.read",      "staff.manage",     "roles.manage",
 };
 
 const char *pt_perm_name(int bit)
@@ -18,17 +18,21 @@ const char *pt_perm_name(int bit)
 
 pt_perm pt_perm_parse(const char *name)
 {
+	/* Integrators write scopes several ways: members:read, member.pii, members.read. */
+	char norm[64];
+	size_t n = strlen(name);
+	if (n == 0 || n >= sizeof(norm))
+		return PT_PERM_NONE;
+	for (size_t i = 0; i <= n; i++)
+		norm[i] = name[i] == ':' ? '.' : name[i];
+	if (strncmp(norm, "member.", 7) == 0) {
+		memmove(norm + 7, norm + 6, n - 5);
+		norm[6] = 's';
+	}
 	for (int i = 0; pt_perm_name(i); i++)
-		if (strcmp(names[i], name) == 0)
+		if (strcmp(names[i], norm) == 0)
 			return (pt_perm)(1u << i);
 	return PT_PERM_NONE;
-}
-
-unsigned pt_role_perms(const char *role)
-{
-	if (strcmp(role, "owner") == 0)
-		return PT_PERM_ALL;
-	return 0;
 }
 
 int pt_svc_require(const pt_ctx *ctx, unsigned perm, pt_err *err)
@@ -41,4 +45,20 @@ int pt_svc_require(const pt_ctx *ctx, unsigned perm, pt_err *err)
 			                  "this needs the permission %s", "此操作需要权限 %s",
 			                  names[i]);
 	return pt_err_set(err, PT_PERMISSION_DENIED, NULL, "not allowed", "无权执行此操作");
+}
+
+bool pt_ctx_store_ok(const pt_ctx *ctx, int64_t store_id)
+{
+	if (ctx->nstores == 0)
+		return true;
+	for (int i = 0; i < ctx->nstores; i++)
+		if (ctx->stores[i] == store_id)
+			return true;
+	return false;
+}
+
+int pt_svc_store_hidden(const char *what, int64_t id, pt_err *err)
+{
+	return pt_err_set(err, PT_NOT_FOUND, NULL, "no %s %lld", "%s %lld 不存在", what,
+	                  (long long)id);
 }

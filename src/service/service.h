@@ -37,7 +37,9 @@ typedef enum {
 	PT_PERM_REFUNDS = 1u << 23,
 	PT_PERM_ORDERS_READ = 1u << 24,
 	PT_PERM_AUDIT_READ = 1u << 25,
-	PT_PERM_ALL = (1u << 26) - 1,
+	PT_PERM_STAFF_MANAGE = 1u << 26,
+	PT_PERM_ROLES_MANAGE = 1u << 27,
+	PT_PERM_ALL = (1u << 28) - 1,
 } pt_perm;
 
 #define PT_PERM_KEY_DEFAULT                                                                        \
@@ -50,8 +52,7 @@ typedef enum {
 const char *pt_perm_name(int bit);
 /* Parses one name; 0 when unknown. */
 pt_perm pt_perm_parse(const char *name);
-/* The role's permissions; 0 for an unknown role. */
-unsigned pt_role_perms(const char *role);
+
 
 /* Who is calling, and with what: passed to every service operation. */
 typedef struct {
@@ -64,6 +65,10 @@ typedef struct {
 	const char *role;
 	unsigned perms;
 	int64_t store_id; /* an API key's store; 0 for all */
+	/* The stores a store-scoped caller works in (staff: their stores; a key: its store).
+	 * nstores 0: every store. */
+	const int64_t *stores;
+	int nstores;
 	const char *request_id;
 	const char *ip;
 } pt_ctx;
@@ -74,5 +79,10 @@ static inline bool pt_ctx_can(const pt_ctx *ctx, unsigned perm)
 }
 
 int pt_svc_require(const pt_ctx *ctx, unsigned perm, pt_err *err);
+
+/* True when the caller may see the store's data. */
+bool pt_ctx_store_ok(const pt_ctx *ctx, int64_t store_id);
+/* The answer for another store's data: 404, never a hint that it exists. */
+int pt_svc_store_hidden(const char *what, int64_t id, pt_err *err);
 
 #endif

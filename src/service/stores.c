@@ -48,7 +48,7 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	bool found = false;
 	if (pt_repo_store_get(db, s->ctx->arena, s->id, s->out, &found, err) != 0)
 		return -1;
-	if (!found)
+	if (!found || !pt_ctx_store_ok(s->ctx, s->id))
 		return not_found(s->id, err);
 	if (s->in->set_code)
 		s->out->code = s->in->code;
@@ -74,10 +74,17 @@ int pt_svc_store_get(pt_ctx *ctx, int64_t id, pt_store *out, pt_err *err)
 	bool found = false;
 	if (pt_repo_store_get(ctx->db, ctx->arena, id, out, &found, err) != 0)
 		return -1;
-	return found ? 0 : not_found(id, err);
+	return found && pt_ctx_store_ok(ctx, id) ? 0 : not_found(id, err);
 }
 
 int pt_svc_store_list(pt_ctx *ctx, int64_t after_id, int limit, pt_store **out, int *n, pt_err *err)
 {
-	return pt_repo_store_list(ctx->db, ctx->arena, after_id, limit, out, n, err);
+	if (pt_repo_store_list(ctx->db, ctx->arena, after_id, limit, out, n, err) != 0)
+		return -1;
+	int k = 0;
+	for (int i = 0; i < *n; i++)
+		if (pt_ctx_store_ok(ctx, (*out)[i].id))
+			(*out)[k++] = (*out)[i];
+	*n = k;
+	return 0;
 }

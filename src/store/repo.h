@@ -12,7 +12,8 @@
 
 typedef struct {
 	int64_t id;
-	const char *username, *role, *password_hash;
+	const char *username, *role, *password_hash, *name, *phone;
+	const char *store_ids; /* JSON array; "[]": every store */
 	int64_t created_at, disabled_at, locked_until;
 } pt_staff;
 
@@ -62,6 +63,20 @@ int pt_repo_staff_by_username(pt_db *db, pt_arena *a, const char *username, pt_s
 int pt_repo_staff_by_id(pt_db *db, pt_arena *a, int64_t id, pt_staff *out, bool *found,
                         pt_err *err);
 int pt_repo_staff_count(pt_db *db, pt_arena *a, int64_t *count, pt_err *err);
+int pt_repo_staff_update(pt_db *db, const pt_staff *s, pt_err *err);
+/* Sets the password hash and ends the account's sessions. */
+int pt_repo_staff_set_password(pt_db *db, int64_t id, const char *hash, pt_err *err);
+int pt_repo_staff_end_sessions(pt_db *db, int64_t id, pt_err *err);
+int pt_repo_staff_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_staff **out, int *n,
+                       pt_err *err);
+/* Custom roles: permissions are space-separated names. */
+int pt_repo_role_get(pt_db *db, pt_arena *a, const char *name, const char **perms, int64_t *id,
+                     bool *found, pt_err *err);
+int pt_repo_role_put(pt_db *db, pt_arena *a, const char *name, const char *perms, int64_t now,
+                     int64_t *id, pt_err *err);
+int pt_repo_role_delete(pt_db *db, const char *name, pt_err *err);
+int pt_repo_roles(pt_db *db, pt_arena *a, pt_rows *out, pt_err *err);
+int pt_repo_role_holders(pt_db *db, pt_arena *a, const char *name, int64_t *count, pt_err *err);
 int pt_repo_session_insert(pt_db *db, pt_arena *a, const char *token_hash, const pt_session *s,
                            int64_t *id, pt_err *err);
 int pt_repo_session_by_hash(pt_db *db, pt_arena *a, const char *token_hash, pt_session *out,
@@ -74,8 +89,8 @@ int pt_repo_session_purge(pt_db *db, int64_t now, int64_t idle_ms, pt_err *err);
 int pt_repo_login_failure_add(pt_db *db, const char *username, const char *ip, int64_t now,
                               pt_err *err);
 /* by: "username" or "ip"; failures at or after since. */
-int pt_repo_login_failures(pt_db *db, pt_arena *a, const char *by, const char *value,
-                           int64_t since, int64_t *count, int64_t *oldest, pt_err *err);
+int pt_repo_login_failures(pt_db *db, pt_arena *a, const char *by, const char *value, int64_t since,
+                           int64_t *count, int64_t *oldest, pt_err *err);
 int pt_repo_login_failures_clear(pt_db *db, const char *username, pt_err *err);
 int pt_repo_staff_lock(pt_db *db, int64_t staff_id, int64_t until, pt_err *err);
 

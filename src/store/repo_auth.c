@@ -1,6 +1,8 @@
 #include "store/repo.h"
 
-#define STAFF_COLS "id, username, role, password_hash, created_at, disabled_at, locked_until"
+#define STAFF_COLS                                                                                 \
+	"id, username, role, password_hash, created_at, disabled_at, locked_until, name, phone, "  \
+	"store_ids"
 
 static void staff_from(const pt_rows *r, int i, pt_staff *s)
 {
@@ -11,17 +13,26 @@ static void staff_from(const pt_rows *r, int i, pt_staff *s)
 	s->created_at = pt_rows_int(r, i, 4);
 	s->disabled_at = pt_rows_int(r, i, 5);
 	s->locked_until = pt_rows_int(r, i, 6);
+	s->name = pt_rows_get(r, i, 7);
+	s->phone = pt_rows_get(r, i, 8);
+	s->store_ids = pt_rows_get(r, i, 9);
 }
 
 int pt_repo_staff_insert(pt_db *db, pt_arena *a, const pt_staff *s, int64_t *id, pt_err *err)
 {
-	pt_val p[] = {PT_TEXT(s->username), PT_TEXT(s->password_hash), PT_TEXT(s->role),
-	              PT_INT(s->created_at)};
+	pt_val p[] = {PT_TEXT(s->username),
+	              PT_TEXT(s->password_hash),
+	              PT_TEXT(s->role),
+	              PT_INT(s->created_at),
+	              PT_TEXT(s->name),
+	              PT_TEXT(s->phone),
+	              PT_TEXT(s->store_ids ? s->store_ids : "[]")};
 	pt_rows r;
-	if (pt_db_query(db, a,
-	                "INSERT INTO staff (username, password_hash, role, created_at) "
-	                "VALUES ($1, $2, $3, $4) RETURNING id",
-	                p, 4, &r, err) != 0)
+	if (pt_db_query(
+	        db, a,
+	        "INSERT INTO staff (username, password_hash, role, created_at, name, phone, "
+	        "store_ids) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+	        p, 7, &r, err) != 0)
 		return -1;
 	*id = pt_rows_int(&r, 0, 0);
 	return 0;
@@ -241,4 +252,102 @@ int pt_repo_staff_lock(pt_db *db, int64_t staff_id, int64_t until, pt_err *err)
 {
 	pt_val p[] = {until ? PT_INT(until) : PT_NULLV, PT_INT(staff_id)};
 	return pt_db_exec(db, "UPDATE staff SET locked_until = $1 WHERE id = $2", p, 2, NULL, err);
+}
+
+int pt_repo_staff_update(pt_db *db, const pt_staff *s, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(s->name),
+	              PT_TEXT(s->phone),
+	              PT_TEXT(s->role),
+	              PT_TEXT(s->store_ids),
+	              s->disabled_at ? PT_INT(s->disabled_at) : PT_NULLV,
+	              PT_INT(s->id)};
+	return pt_db_exec(db,
+	                  "UPDATE staff SET name = $1, phone = $2, role = $3, store_ids = $4, "
+	                  "disabled_at = $5 WHERE id = $6",
+	                  p, 6, NULL, err);
+}
+
+int pt_repo_staff_set_password(pt_db *db, int64_t id, const char *hash, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(hash), PT_INT(id)};
+	if (pt_db_exec(db, "UPDATE staff SET password_hash = $1 WHERE id = $2", p, 2, NULL, err))
+		return -1;
+	/* A new password ends every session of the account. */
+	pt_val q = PT_INT(id);
+	return pt_db_exec(db, "DELETE FROM sessions WHERE staff_id = $1", &q, 1, NULL, err);
+}
+
+int pt_repo_staff_end_sessions(pt_db *db, int64_t id, pt_err *err)
+{
+	pt_val q = PT_INT(id);
+	return pt_db_exec(db, "DELETE FROM sessions WHERE staff_id = $1", &q, 1, NULL, err);
+}
+
+int pt_repo_staff_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_staff **out, int *n,
+                       pt_err *err)
+{
+	pt_val p[] = {PT_INT(after_id), PT_INT(limit)};
+	pt_rows r;
+	if (pt_db_query(db, a,
+	                "SELECT " STAFF_COLS " FROM staff WHERE id > $1 ORDER BY id LIMIT $2", p, 2,
+	                &r, err) != 0)
+		return -1;
+	*out = pt_arena_alloc(a, sizeof(pt_staff) * (size_t)(r.nrows + 1));
+	if (!*out)
+		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+	for (int i = 0; i < r.nrows; i++)
+		staff_from(&r, i, &(*out)[i]);
+	*n = r.nrows;
+	return 0;
+}
+
+int pt_repo_role_get(pt_db *db, pt_arena *a, const char *name, const char **perms, int64_t *id,
+                     bool *found, pt_err *err)
+{
+	pt_val p = PT_TEXT(name);
+	pt_rows r;
+	if (pt_db_query(db, a, "SELECT id, permissions FROM roles WHERE name = $1", &p, 1, &r, err))
+		return -1;
+	*found = r.nrows > 0;
+	*id = *found ? pt_rows_int(&r, 0, 0) : 0;
+	*perms = *found ? pt_rows_get(&r, 0, 1) : NULL;
+	return 0;
+}
+
+int pt_repo_role_put(pt_db *db, pt_arena *a, const char *name, const char *perms, int64_t now,
+                     int64_t *id, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(name), PT_TEXT(perms), PT_INT(now)};
+	pt_rows r;
+	if (pt_db_query(db, a,
+	                "INSERT INTO roles (name, permissions, created_at, updated_at) VALUES ($1, "
+	                "$2, $3, $3) ON CONFLICT (name) DO UPDATE SET permissions = "
+	                "excluded.permissions, updated_at = excluded.updated_at RETURNING id",
+	                p, 3, &r, err) != 0)
+		return -1;
+	*id = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
+int pt_repo_role_delete(pt_db *db, const char *name, pt_err *err)
+{
+	pt_val p = PT_TEXT(name);
+	return pt_db_exec(db, "DELETE FROM roles WHERE name = $1", &p, 1, NULL, err);
+}
+
+int pt_repo_roles(pt_db *db, pt_arena *a, pt_rows *out, pt_err *err)
+{
+	return pt_db_query(db, a, "SELECT name, permissions FROM roles ORDER BY name", NULL, 0, out,
+	                   err);
+}
+
+int pt_repo_role_holders(pt_db *db, pt_arena *a, const char *name, int64_t *count, pt_err *err)
+{
+	pt_val p = PT_TEXT(name);
+	pt_rows r;
+	if (pt_db_query(db, a, "SELECT COUNT(*) FROM staff WHERE role = $1", &p, 1, &r, err))
+		return -1;
+	*count = pt_rows_int(&r, 0, 0);
+	return 0;
 }

@@ -29,3 +29,18 @@ CREATE INDEX login_failures_user_idx ON login_failures (username, at);
 CREATE INDEX login_failures_ip_idx ON login_failures (ip, at);
 
 ALTER TABLE staff ADD COLUMN locked_until BIGINT;
+
+-- Staff: who they are and which stores they work in ('[]': every store).
+ALTER TABLE staff ADD COLUMN name TEXT;
+ALTER TABLE staff ADD COLUMN phone TEXT;
+ALTER TABLE staff ADD COLUMN store_ids TEXT NOT NULL DEFAULT '[]';
+
+-- Custom roles, built from the permission list; the built-in ones live in the code.
+CREATE TABLE roles (
+	id {{pk}},
+	name TEXT NOT NULL,
+	permissions TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX roles_name_uq ON roles (name);
