@@ -1,6 +1,7 @@
 /* patron: subcommand dispatch only. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -156,9 +157,36 @@ static int cmd_jobs(void)
 	return 0;
 }
 
+/* The whole of a small file, or NULL. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 20);
+	size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
 static int cmd_serve(void)
 {
 	pt_err err = {0};
+	char *cert = NULL, *key = NULL;
+	if (pt_settings.tls_cert[0] || pt_settings.tls_key[0]) {
+		cert = read_file(pt_settings.tls_cert);
+		key = read_file(pt_settings.tls_key);
+		if (!cert || !key) {
+			fprintf(stderr,
+			        "patron: --tls-cert and --tls-key must both name readable PEM "
+			        "files\n");
+			free(cert);
+			free(key);
+			return 2;
+		}
+	}
 	pt_db *db = open_migrated(&err);
 	if (!db)
 		return fail(&err);
@@ -169,13 +197,19 @@ static int cmd_serve(void)
 	                        .routes = pt_api_routes,
 	                        .nroutes = pt_api_route_count,
 	                        .test_clock = pt_settings.test_clock,
+	                        .tls_cert_pem = cert,
+	                        .tls_key_pem = key,
+	                        .allowed_hosts = pt_settings.allowed_hosts,
 	                        .background = pt_svc_jobs_background};
 	if (pt_settings.test_clock)
 		pt_log_warn("msg=\"test clock enabled: PUT /api/v1/_test/clock can set the time; "
 		            "never use this in production\"");
-	if (pt_server_run(&cfg, &err) != 0)
-		return fail(&err);
-	return 0;
+	int rc = pt_server_run(&cfg, &err);
+	if (key)
+		sodium_memzero(key, strlen(key));
+	free(cert);
+	free(key);
+	return rc != 0 ? fail(&err) : 0;
 }
 
 int main(int argc, char **argv)

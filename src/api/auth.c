@@ -40,10 +40,12 @@ int pt_api_login(pt_req *req, pt_err *err)
 	pt_login login;
 	if (pt_svc_login(&req->ctx, user.s, pass.s, &login, err) != 0)
 		return -1;
-	req->set_cookie = pt_arena_printf(req->ctx.arena,
-	                                  "patron_session=%s; Path=/; Max-Age=%lld; HttpOnly; "
-	                                  "SameSite=Strict",
-	                                  login.token, (long long)login.max_age_s);
+	/* Under TLS the cookie is Secure and __Host- prefixed: no subdomain or plain-HTTP page
+	 * can set or read it. */
+	req->set_cookie = pt_arena_printf(
+	    req->ctx.arena, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
+	    pt_session_cookie_name(req), login.token, (long long)login.max_age_s,
+	    req->tls ? "; Secure" : "");
 	return pt_reply_json(req, 200,
 	                     json_pack("{s:o, s:s}", "user", user_json(&login.staff), "csrf_token",
 	                               login.csrf_token));
@@ -54,7 +56,9 @@ int pt_api_logout(pt_req *req, pt_err *err)
 	if (pt_json_only(req->body, (const char *const[]){NULL}, err) ||
 	    pt_svc_logout(&req->ctx, err))
 		return -1;
-	req->set_cookie = "patron_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict";
+	req->set_cookie =
+	    pt_arena_printf(req->ctx.arena, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+	                    pt_session_cookie_name(req), req->tls ? "; Secure" : "");
 	return pt_reply_empty(req, 204);
 }
 

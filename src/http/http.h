@@ -57,6 +57,7 @@ struct pt_req {
 	const char *param_names[PT_MAX_PATH_PARAMS];
 	char *param_values[PT_MAX_PATH_PARAMS];
 	bool english;
+	bool tls; /* the request came over TLS: cookies are Secure and __Host- prefixed */
 	void *conn; /* the server's connection, for headers and query arguments */
 	/* The reply, set by pt_reply_*. */
 	int status;
@@ -70,6 +71,8 @@ struct pt_req {
 };
 
 const char *pt_req_param(pt_req *req, const char *name);
+/* "__Host-patron_session" under TLS, else "patron_session". */
+const char *pt_session_cookie_name(const pt_req *req);
 const char *pt_req_query(pt_req *req, const char *name);
 const char *pt_req_header(pt_req *req, const char *name);
 
@@ -89,6 +92,8 @@ typedef struct {
 	const pt_route *routes;
 	int nroutes;
 	bool test_clock;
+	const char *tls_cert_pem, *tls_key_pem; /* NULL: plain HTTP */
+	const char *allowed_hosts;              /* comma-separated; NULL or "": any Host */
 	/* Runs in its own thread while the server serves, until *stop becomes true. */
 	void (*background)(const char *db_url, const volatile int *stop);
 } pt_server_config;

@@ -83,6 +83,11 @@ const char *pt_req_param(pt_req *req, const char *name)
 	return NULL;
 }
 
+const char *pt_session_cookie_name(const pt_req *req)
+{
+	return req->tls ? "__Host-" PT_SESSION_COOKIE : PT_SESSION_COOKIE;
+}
+
 const char *pt_req_query(pt_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -358,7 +363,7 @@ static int authenticate(request *r, pt_err *err)
 		return pt_svc_auth_api_key(&req->ctx, authz + 7, err);
 	}
 	const char *token =
-	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, PT_SESSION_COOKIE);
+	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, pt_session_cookie_name(req));
 	if (!token)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL,
 		                  "sign in first, or send an API key", "请先登录，或提供 API 密钥");
@@ -471,6 +476,34 @@ static enum MHD_Result run_idempotent(request *r, const pt_route *rt)
 	return send_error(r, &err, NULL);
 }
 
+/* Against DNS rebinding: with an allow-list set, the Host header (without its port) must be
+ * one of the names on it. */
+static bool host_allowed(const char *host)
+{
+	const char *list = server.cfg->allowed_hosts;
+	if (!list || !*list)
+		return true;
+	if (!host)
+		return false;
+	size_t n = strlen(host);
+	const char *colon = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+	if (colon && host[0] == '[')
+		n = (size_t)(colon - host) + 1;
+	else if (colon)
+		n = (size_t)(colon - host);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		while (len && *p == ' ')
+			p++, len--;
+		if (len == n && strncasecmp(p, host, n) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
 static enum MHD_Result dispatch(request *r)
 {
 	pt_req *req = &r->req;
@@ -479,6 +512,12 @@ static enum MHD_Result dispatch(request *r)
 	if (r->too_large) {
 		pt_err_set(&err, PT_PAYLOAD_TOO_LARGE, NULL, "the request body is over 1 MiB",
 		           "请求体超过 1 MiB");
+		return send_error(r, &err, NULL);
+	}
+	if (!host_allowed(pt_req_header(req, "Host"))) {
+		pt_err_set(&err, PT_INVALID_ARGUMENT, "Host",
+		           "this server does not answer for that host name",
+		           "本服务器不响应该主机名");
 		return send_error(r, &err, NULL);
 	}
 	char *path = pt_arena_strdup(req->ctx.arena, req->path);
@@ -546,6 +585,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->req.method = pt_method_parse(strcmp(method, "HEAD") == 0 ? "GET" : method);
 		r->req.method_name = pt_arena_strdup(arena, method);
 		r->req.path = pt_arena_strdup(arena, url);
+		r->req.tls = server.cfg->tls_cert_pem != NULL;
 		r->req.english = pt_http_prefers_english(
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Language"));
 		set_request_id(r);
@@ -663,11 +703,28 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	struct MHD_Daemon *d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_END);
+	struct MHD_OptionItem opts[12];
+	int k = 0;
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->workers, NULL};
+	opts[k++] =
+	    (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL};
+	if (cfg->tls_cert_pem) {
+		/* TLS 1.2 and 1.3 only (GnuTLS priority string). */
+		flags |= MHD_USE_TLS;
+		opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+		                                    (void *)cfg->tls_cert_pem};
+		opts[k++] =
+		    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem};
+		opts[k++] =
+		    (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+		                            (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+	}
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+	                                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!d)
 		return pt_err_set(err, PT_UNAVAILABLE, "listen", "cannot listen on %s: %s",
 		                  "无法监听 %s：%s", cfg->listen, strerror(errno));

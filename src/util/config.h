@@ -22,6 +22,8 @@ typedef struct {
 	char owner_password[256];
 	bool demo;
 	bool test_clock;
+	char tls_cert[512], tls_key[512];
+	char allowed_hosts[512];
 	char now[64];
 } pt_config;
 
