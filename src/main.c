@@ -10,6 +10,7 @@
 #include "service/jobs.h"
 #include "service/points.h"
 #include "service/setup.h"
+#include "service/staff.h"
 #include "service/tiers.h"
 #include "store/repo.h"
 #include "util/clock.h"
@@ -28,6 +29,7 @@ static const struct {
     {"migrate", "apply schema migrations (serve also does this at start)"},
     {"check", "verify the database's invariants; exits 1 when anything is wrong"},
     {"jobs", "run a periodic job now: patron jobs expire | patron jobs tiers"},
+    {"staff", "staff accounts from the shell: patron staff add|reset-password|disable"},
     {"version", "print the version"},
     {"help", "show this help, or the settings of one command: patron help serve"},
 };
@@ -171,6 +173,70 @@ static char *read_file(const char *path)
 	return buf;
 }
 
+static const char *staff_action;
+
+/* Staff accounts from the shell, for the first manager or a locked-out owner. */
+static int cmd_staff(void)
+{
+	pt_err err = {0};
+	char generated[32];
+	const char *password = pt_settings.password;
+	if (!pt_settings.username[0]) {
+		fprintf(stderr, "patron: staff %s needs --username\n", staff_action);
+		return 2;
+	}
+	if (strcmp(staff_action, "disable") != 0 && !*password) {
+		unsigned char raw[12];
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2base64(generated, sizeof(generated), raw, sizeof(raw),
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		password = generated;
+	}
+	pt_db *db = open_migrated(&err);
+	if (!db)
+		return fail(&err);
+	pt_arena *a = pt_arena_new();
+	pt_ctx ctx = {.db = db, .arena = a, .perms = PT_PERM_ALL, .role = "owner", .ip = "shell"};
+	pt_staff s;
+	bool found = false;
+	int rc = a ? 0 : -1;
+	if (rc == 0 && strcmp(staff_action, "add") == 0) {
+		int64_t ids[32];
+		int n = 0;
+		for (char *p = pt_settings.stores; *p && n < 32;) {
+			ids[n++] = strtoll(p, &p, 10);
+			while (*p == ',' || *p == ' ')
+				p++;
+		}
+		pt_staff_input in = {.username = pt_settings.username,
+		                     .password = password,
+		                     .role = pt_settings.role,
+		                     .stores = ids,
+		                     .nstores = n};
+		rc = pt_svc_staff_add(&ctx, &in, &s, &err);
+	} else if (rc == 0) {
+		rc = pt_repo_staff_by_username(db, a, pt_settings.username, &s, &found, &err);
+		if (rc == 0 && !found)
+			rc = pt_err_set(&err, PT_NOT_FOUND, NULL, "no staff account %s",
+			                "没有员工账号 %s", pt_settings.username);
+		if (rc == 0 && strcmp(staff_action, "disable") == 0) {
+			pt_staff_input in = {.set_active = true, .active = false};
+			rc = pt_svc_staff_patch(&ctx, s.id, &in, &s, &err);
+		} else if (rc == 0) {
+			rc = pt_svc_staff_password(&ctx, s.id, password, &err) ||
+			     pt_repo_staff_lock(db, s.id, 0, &err);
+		}
+	}
+	pt_arena_free(a);
+	pt_db_close(db);
+	if (rc != 0)
+		return fail(&err);
+	printf("staff %s: %s done\n", pt_settings.username, staff_action);
+	if (password == generated)
+		printf("Password (shown once, keep it safe): %s\n", password);
+	return 0;
+}
+
 static int cmd_serve(void)
 {
 	pt_err err = {0};
@@ -238,7 +304,19 @@ int main(int argc, char **argv)
 		run = cmd_migrate;
 	else if (!strcmp(cmd, "check"))
 		run = cmd_check;
-	else if (!strcmp(cmd, "jobs")) {
+	else if (!strcmp(cmd, "staff")) {
+		if (argc < 3 || (strcmp(argv[2], "add") && strcmp(argv[2], "reset-password") &&
+		                 strcmp(argv[2], "disable"))) {
+			fprintf(stderr,
+			        "usage: patron staff add|reset-password|disable --username NAME "
+			        "[--password PW] [--role ROLE] [--stores 1,2] [--db URL]\n");
+			return 2;
+		}
+		staff_action = argv[2];
+		run = cmd_staff;
+		argv++;
+		argc--;
+	} else if (!strcmp(cmd, "jobs")) {
 		if (argc < 3 || (strcmp(argv[2], "expire") && strcmp(argv[2], "tiers"))) {
 			fprintf(stderr,
 			        "usage: patron jobs expire|tiers [--db URL] [--now TIME]\n");

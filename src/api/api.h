@@ -67,6 +67,7 @@ int pt_api_members_lookup(pt_req *req, pt_err *err);
 int pt_api_members_get(pt_req *req, pt_err *err);
 int pt_api_members_patch(pt_req *req, pt_err *err);
 int pt_api_members_erase(pt_req *req, pt_err *err);
+int pt_api_members_export(pt_req *req, pt_err *err);
 int pt_api_settings_points_get(pt_req *req, pt_err *err);
 int pt_api_settings_points_put(pt_req *req, pt_err *err);
 int pt_api_ledger_list(pt_req *req, pt_err *err);

@@ -4,7 +4,13 @@
 #include "core/card.h"
 #include "core/dates.h"
 #include "core/text.h"
+#include "service/audit.h"
+#include "service/checkout.h"
+#include "service/market.h"
 #include "service/members.h"
+#include "service/points.h"
+#include "service/tiers.h"
+#include "util/clock.h"
 
 enum { MAX_TAGS = 20 };
 
@@ -255,4 +261,61 @@ int pt_api_members_search(pt_req *req, pt_err *err)
 	for (int i = 0; i < n; i++)
 		json_array_append_new(items, member_json(req, &members[i]));
 	return pt_list_reply(req, items, limit, n > limit ? members[limit - 1].id : 0);
+}
+
+/* One member's data, whole, for a PIPL/GDPR request: profile, points history, orders,
+ * coupons and tier changes. Audited. */
+int pt_api_members_export(pt_req *req, pt_err *err)
+{
+	enum { ALL = 100000 };
+	int64_t id;
+	pt_member m;
+	pt_ledger_row *ledger;
+	pt_tier_change *tiers;
+	pt_coupon *coupons;
+	json_t *orders;
+	int64_t last;
+	int nl, nt, nc;
+	pt_order_query q = {.limit = ALL};
+	if (pt_req_id(req, "id", &id, err) || pt_svc_member_get(&req->ctx, id, &m, err) ||
+	    pt_svc_ledger_list(&req->ctx, id, 0, ALL, &ledger, &nl, err) ||
+	    pt_svc_tier_history(&req->ctx, id, 0, ALL, &tiers, &nt, err) ||
+	    pt_svc_member_coupons(&req->ctx, id, 0, ALL, &coupons, &nc, err))
+		return -1;
+	q.member_id = id;
+	if (pt_svc_order_list(&req->ctx, &q, &orders, &last, err) != 0)
+		return -1;
+	json_t *jl = json_array(), *jt = json_array(), *jc = json_array();
+	for (int i = 0; i < nl; i++)
+		json_array_append_new(jl, json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o}", "id",
+		                                    (json_int_t)ledger[i].id, "kind",
+		                                    ledger[i].kind, "points",
+		                                    (json_int_t)ledger[i].points, "balance_after",
+		                                    (json_int_t)ledger[i].balance_after, "order_id",
+		                                    pt_json_opt_id(ledger[i].order_id), "reason",
+		                                    pt_json_opt_str(ledger[i].reason), "created_at",
+		                                    pt_json_time(ledger[i].created_at)));
+	for (int i = 0; i < nt; i++)
+		json_array_append_new(
+		    jt, json_pack("{s:o, s:o, s:s, s:o}", "from_tier_id",
+		                  pt_json_opt_id(tiers[i].from_tier_id), "to_tier_id",
+		                  pt_json_opt_id(tiers[i].to_tier_id), "reason", tiers[i].reason,
+		                  "created_at", pt_json_time(tiers[i].created_at)));
+	for (int i = 0; i < nc; i++)
+		json_array_append_new(jc, json_pack("{s:s, s:s, s:s, s:o}", "code", coupons[i].code,
+		                                    "name", coupons[i].t.name, "status",
+		                                    coupons[i].status, "valid_until",
+		                                    pt_json_time(coupons[i].valid_until)));
+	if (pt_svc_audit(&req->ctx, "member.export", "member", id, NULL, err) != 0) {
+		json_decref(jl);
+		json_decref(jt);
+		json_decref(jc);
+		json_decref(orders);
+		return -1;
+	}
+	return pt_reply_json(req, 200,
+	                     json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "member",
+	                               member_json(req, &m), "ledger", jl, "orders", orders,
+	                               "coupons", jc, "tier_history", jt, "exported_at",
+	                               pt_json_time(pt_clock_now_ms())));
 }

@@ -26,6 +26,7 @@ const pt_route pt_api_routes[] = {
     {PT_GET, "/api/v1/members/{id}", pt_api_members_get, PT_PERM_MEMBERS_READ, 0},
     {PT_PATCH, "/api/v1/members/{id}", pt_api_members_patch, PT_PERM_MEMBERS_WRITE, 0},
     {PT_DELETE, "/api/v1/members/{id}", pt_api_members_erase, PT_PERM_MEMBERS_ERASE, 0},
+    {PT_GET, "/api/v1/members/{id}/export", pt_api_members_export, PT_PERM_MEMBERS_PII, 0},
     {PT_GET, "/api/v1/members/{id}/ledger", pt_api_ledger_list, PT_PERM_POINTS_READ, 0},
     {PT_POST, "/api/v1/members/{id}/points/adjust", pt_api_points_adjust, PT_PERM_POINTS_ADJUST,
      PT_ROUTE_IDEMPOTENT},

@@ -24,6 +24,7 @@ typedef struct {
 	bool test_clock;
 	char tls_cert[512], tls_key[512];
 	char allowed_hosts[512];
+	char username[64], password[256], role[64], stores[256];
 	char now[64];
 } pt_config;
 
