@@ -1,4 +1,5 @@
 /* patron: subcommand dispatch only. */
+#include <liboath/oath.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pt_log_set_level(level);
+	if (oath_init() != OATH_OK) {
+		fprintf(stderr, "patron: liboath failed to initialise\n");
+		return 1;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "patron: libsodium failed to initialise\n");
 		return 1;

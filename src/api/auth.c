@@ -2,6 +2,7 @@
 
 #include "api/api.h"
 #include "service/auth.h"
+#include "service/totp.h"
 #include "util/config.h"
 
 static json_t *perms_json(unsigned perms)
@@ -35,10 +36,10 @@ int pt_api_login(pt_req *req, pt_err *err)
 	if (pt_json_only(req->body, allowed, err) ||
 	    pt_json_text(req->body, "username", PT_F_REQUIRED, 1, 64, &user, err) ||
 	    pt_json_text(req->body, "password", PT_F_REQUIRED, 0, 1024, &pass, err) ||
-	    pt_json_text(req->body, "totp", 0, 0, 16, &totp, err))
+	    pt_json_text(req->body, "totp", 0, 0, 32, &totp, err))
 		return -1;
 	pt_login login;
-	if (pt_svc_login(&req->ctx, user.s, pass.s, &login, err) != 0)
+	if (pt_svc_login(&req->ctx, user.s, pass.s, totp.s, &login, err) != 0)
 		return -1;
 	/* Under TLS the cookie is Secure and __Host- prefixed: no subdomain or plain-HTTP page
 	 * can set or read it. */
@@ -134,6 +135,45 @@ int pt_api_keys_revoke(pt_req *req, pt_err *err)
 {
 	int64_t id;
 	if (pt_req_id(req, "id", &id, err) || pt_svc_api_key_revoke(&req->ctx, id, err))
+		return -1;
+	return pt_reply_empty(req, 204);
+}
+
+int pt_api_totp_begin(pt_req *req, pt_err *err)
+{
+	pt_totp_enrolment e;
+	if (pt_json_only(req->body, (const char *const[]){NULL}, err) ||
+	    pt_svc_totp_begin(&req->ctx, &e, err))
+		return -1;
+	return pt_reply_json(req, 200,
+	                     json_pack("{s:s, s:s, s:s}", "secret", e.secret, "otpauth_uri",
+	                               e.otpauth_uri, "qr_svg", e.qr_svg));
+}
+
+static int read_code(pt_req *req, pt_field *code, pt_err *err)
+{
+	static const char *const allowed[] = {"code", NULL};
+	return pt_json_only(req->body, allowed, err) ||
+	       pt_json_text(req->body, "code", PT_F_REQUIRED, 1, 32, code, err);
+}
+
+int pt_api_totp_verify(pt_req *req, pt_err *err)
+{
+	pt_field code;
+	const char *codes[PT_RECOVERY_CODES];
+	if (read_code(req, &code, err) || pt_svc_totp_verify(&req->ctx, code.s, codes, err))
+		return -1;
+	json_t *list = json_array();
+	for (int i = 0; i < PT_RECOVERY_CODES; i++)
+		json_array_append_new(list, json_string(codes[i]));
+	return pt_reply_json(req, 200,
+	                     json_pack("{s:b, s:o}", "enabled", 1, "recovery_codes", list));
+}
+
+int pt_api_totp_disable(pt_req *req, pt_err *err)
+{
+	pt_field code;
+	if (read_code(req, &code, err) || pt_svc_totp_disable(&req->ctx, code.s, err))
 		return -1;
 	return pt_reply_empty(req, 204);
 }

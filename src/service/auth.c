@@ -7,6 +7,7 @@
 #include "core/text.h"
 #include "service/audit.h"
 #include "service/staff.h"
+#include "service/totp.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -138,7 +139,7 @@ int pt_svc_auth_session(pt_ctx *ctx, const char *token, const char **csrf, pt_er
 
 typedef struct {
 	pt_ctx *ctx;
-	const char *username, *password;
+	const char *username, *password, *totp;
 	pt_login *out;
 } login_args;
 
@@ -157,6 +158,18 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 	if (!found || !ok || l->out->staff.disabled_at)
 		return pt_err_set(err, PT_UNAUTHENTICATED, NULL, "wrong username or password",
 		                  "用户名或密码错误");
+	if (l->out->staff.totp_enabled) {
+		bool code_ok = false;
+		if (!l->totp)
+			return pt_err_set(err, PT_UNAUTHENTICATED, "totp",
+			                  "enter the 6-digit code from your authenticator app",
+			                  "请输入身份验证器应用中的 6 位验证码");
+		if (pt_svc_totp_check(db, a, &l->out->staff, l->totp, &code_ok, err) != 0)
+			return -1;
+		if (!code_ok)
+			return pt_err_set(err, PT_UNAUTHENTICATED, "totp", "wrong two-factor code",
+			                  "两步验证码错误");
+	}
 	int64_t now = pt_clock_now_ms();
 	pt_session s = {.staff_id = l->out->staff.id,
 	                .created_at = now,
@@ -245,10 +258,10 @@ static int failure_tx(pt_db *db, void *arg, pt_err *err)
 	                    json_pack("{s:s, s:i}", "username", f->username, "minutes", 30), err);
 }
 
-int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_login *out,
-                 pt_err *err)
+int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, const char *totp,
+                 pt_login *out, pt_err *err)
 {
-	login_args l = {ctx, username, password, out};
+	login_args l = {ctx, username, password, totp, out};
 	if (login_allowed(ctx, username, err) != 0) {
 		if (err->code == PT_RATE_LIMITED)
 			pt_svc_audit_refusal(ctx, "login_refused", "staff", 0,

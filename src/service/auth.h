@@ -16,8 +16,9 @@ typedef struct {
 	int64_t max_age_s;
 } pt_login;
 
-int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, pt_login *out,
-                 pt_err *err);
+/* totp: the two-factor code (or a recovery code), NULL when none was given. */
+int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, const char *totp,
+                 pt_login *out, pt_err *err);
 int pt_svc_logout(pt_ctx *ctx, pt_err *err);
 
 /* The password policy: 12 to 128 characters, not a common password. field names the input. */

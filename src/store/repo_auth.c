@@ -2,7 +2,7 @@
 
 #define STAFF_COLS                                                                                 \
 	"id, username, role, password_hash, created_at, disabled_at, locked_until, name, phone, "  \
-	"store_ids"
+	"store_ids, totp_secret, totp_enabled"
 
 static void staff_from(const pt_rows *r, int i, pt_staff *s)
 {
@@ -16,6 +16,8 @@ static void staff_from(const pt_rows *r, int i, pt_staff *s)
 	s->name = pt_rows_get(r, i, 7);
 	s->phone = pt_rows_get(r, i, 8);
 	s->store_ids = pt_rows_get(r, i, 9);
+	s->totp_secret = pt_rows_get(r, i, 10);
+	s->totp_enabled = pt_rows_int(r, i, 11) != 0;
 }
 
 int pt_repo_staff_insert(pt_db *db, pt_arena *a, const pt_staff *s, int64_t *id, pt_err *err)
@@ -349,5 +351,43 @@ int pt_repo_role_holders(pt_db *db, pt_arena *a, const char *name, int64_t *coun
 	if (pt_db_query(db, a, "SELECT COUNT(*) FROM staff WHERE role = $1", &p, 1, &r, err))
 		return -1;
 	*count = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
+int pt_repo_staff_set_totp(pt_db *db, int64_t id, const char *secret, bool enabled, pt_err *err)
+{
+	pt_val p[] = {PT_TEXT(secret), PT_INT(enabled), PT_INT(id)};
+	return pt_db_exec(db, "UPDATE staff SET totp_secret = $1, totp_enabled = $2 WHERE id = $3",
+	                  p, 3, NULL, err);
+}
+
+int pt_repo_recovery_replace(pt_db *db, int64_t staff_id, const char *const *hashes, int n,
+                             pt_err *err)
+{
+	pt_val id = PT_INT(staff_id);
+	if (pt_db_exec(db, "DELETE FROM totp_recovery WHERE staff_id = $1", &id, 1, NULL, err))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		pt_val p[] = {PT_INT(staff_id), PT_TEXT(hashes[i])};
+		if (pt_db_exec(db,
+		               "INSERT INTO totp_recovery (staff_id, code_hash) VALUES ($1, $2)", p,
+		               2, NULL, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int pt_repo_recovery_use(pt_db *db, int64_t staff_id, const char *hash, int64_t now, bool *ok,
+                         pt_err *err)
+{
+	pt_val p[] = {PT_INT(now), PT_INT(staff_id), PT_TEXT(hash)};
+	int64_t changes = 0;
+	if (pt_db_exec(
+	        db,
+	        "UPDATE totp_recovery SET used_at = $1 WHERE staff_id = $2 AND code_hash = $3 "
+	        "AND used_at IS NULL",
+	        p, 3, &changes, err) != 0)
+		return -1;
+	*ok = changes > 0;
 	return 0;
 }

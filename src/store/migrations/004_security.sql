@@ -44,3 +44,15 @@ CREATE TABLE roles (
 	updated_at BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX roles_name_uq ON roles (name);
+
+-- Two-factor sign-in: the TOTP secret (pending until verified) and one-time recovery codes,
+-- stored as hashes.
+ALTER TABLE staff ADD COLUMN totp_secret TEXT;
+ALTER TABLE staff ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE totp_recovery (
+	id {{pk}},
+	staff_id BIGINT NOT NULL REFERENCES staff (id),
+	code_hash TEXT NOT NULL,
+	used_at BIGINT
+);
+CREATE INDEX totp_recovery_staff_idx ON totp_recovery (staff_id);
