@@ -30,7 +30,7 @@ static int read_checkout(pt_req *req, pt_checkout_request *out, pt_err *err)
 		                  "购物篮为空");
 	pt_checkout_item *list = pt_arena_alloc(req->ctx.arena, sizeof(*list) * (size_t)n);
 	if (!list)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	for (int i = 0; i < n; i++) {
 		static const char *const item_keys[] = {"sku", "qty", "name", "unit_price", NULL};
 		json_t *it = json_array_get(items.j, (size_t)i);
@@ -121,7 +121,7 @@ int pt_api_orders_refund(pt_req *req, pt_err *err)
 			    "lines 列出要退的商品；退全部剩余商品请发送 {}");
 		items = pt_arena_alloc(req->ctx.arena, sizeof(*items) * (size_t)n);
 		if (!items)
-			return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+			return pt_err_oom(err);
 	}
 	for (int i = 0; i < n; i++) {
 		static const char *const keys[] = {"sku", "line", "qty", NULL};

@@ -152,7 +152,7 @@ int pt_api_templates_issue(pt_req *req, pt_err *err)
 		                  "member_ids 至少包含一位会员");
 	int64_t *members = pt_arena_alloc(req->ctx.arena, sizeof(int64_t) * (size_t)n);
 	if (!members)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	for (int i = 0; i < n; i++) {
 		json_t *v = json_array_get(ids.j, (size_t)i);
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||

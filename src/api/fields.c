@@ -213,7 +213,7 @@ int pt_json_id_array(pt_arena *a, json_t *body, const char *key, const char **ou
 	*out = text ? pt_arena_strdup(a, text) : NULL;
 	free(text);
 	if (!*out)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	return 0;
 }
 

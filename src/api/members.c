@@ -116,7 +116,7 @@ static int read_member(pt_req *req, bool create, pt_member_input *in, pt_err *er
 	if (tags.present && !tags.is_null) {
 		tag_list = pt_arena_alloc(req->ctx.arena, sizeof(char *) * (MAX_TAGS + 1));
 		if (!tag_list)
-			return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+			return pt_err_oom(err);
 		size_t i;
 		json_t *v;
 		json_array_foreach(tags.j, i, v)

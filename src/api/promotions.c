@@ -96,7 +96,7 @@ static int read_promotion(pt_req *req, json_t *b, pt_promotion *p, pt_err *err)
 	p->levels = text ? pt_arena_strdup(req->ctx.arena, text) : NULL;
 	free(text);
 	if (!p->levels)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	return 0;
 }
 

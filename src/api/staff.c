@@ -64,7 +64,7 @@ static int read_staff(pt_req *req, bool create, pt_staff_input *in, pt_err *err)
 		                  "手机号须为 6 至 20 位数字");
 	memset(in, 0, sizeof(*in));
 	if (pt_store_ids_parse(req->ctx.arena, stores_text, &in->stores, &in->nstores) != 0)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	in->username = user.s;
 	in->password = pass.s;
 	in->set_name = name.present;

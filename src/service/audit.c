@@ -54,8 +54,7 @@ static int audit_tx(pt_db *db, void *arg, pt_err *err)
 	free(detail);
 	int64_t id;
 	if (!e.detail || pt_repo_audit_last_hash(db, a, &e.prev_hash, err) != 0)
-		return e.detail ? -1
-		                : pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return e.detail ? -1 : pt_err_oom(err);
 	entry_hash(&e, hash);
 	e.hash = hash;
 	return pt_repo_audit_insert(db, a, &e, &id, err);
@@ -95,7 +94,7 @@ int pt_svc_audit_verify(pt_db *db, FILE *out, long *problems, pt_err *err)
 		pt_audit_row *rows;
 		int n;
 		if (!a)
-			return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+			return pt_err_oom(err);
 		if (pt_repo_audit_page(db, a, after, PAGE, &rows, &n, err) != 0) {
 			pt_arena_free(a);
 			return -1;

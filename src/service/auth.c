@@ -39,11 +39,6 @@ static char *random_token(pt_arena *a)
 	return s;
 }
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 unsigned pt_scopes_parse(const char *names)
 {
 	unsigned bits = 0;
@@ -80,7 +75,7 @@ int pt_svc_auth_api_key(pt_ctx *ctx, const char *key, pt_err *err)
 	bool found = false;
 	char *hash = hash_token(ctx->arena, key);
 	if (!hash)
-		return oom(err);
+		return pt_err_oom(err);
 	if (strncmp(key, API_KEY_PREFIX, strlen(API_KEY_PREFIX)) == 0 &&
 	    pt_repo_api_key_by_hash(ctx->db, ctx->arena, hash, &k, &found, err) != 0)
 		return -1;
@@ -93,7 +88,7 @@ int pt_svc_auth_api_key(pt_ctx *ctx, const char *key, pt_err *err)
 	if (k.store_id) {
 		int64_t *one = pt_arena_alloc(ctx->arena, sizeof(int64_t));
 		if (!one)
-			return oom(err);
+			return pt_err_oom(err);
 		*one = k.store_id;
 		ctx->stores = one;
 		ctx->nstores = 1;
@@ -108,7 +103,7 @@ int pt_svc_auth_session(pt_ctx *ctx, const char *token, const char **csrf, pt_er
 	bool found = false;
 	char *hash = hash_token(ctx->arena, token);
 	if (!hash)
-		return oom(err);
+		return pt_err_oom(err);
 	if (pt_repo_session_by_hash(ctx->db, ctx->arena, hash, &s, &found, err) != 0)
 		return -1;
 	int64_t now = pt_clock_now_ms();
@@ -178,7 +173,7 @@ static int login_tx(pt_db *db, void *arg, pt_err *err)
 	s.csrf_token = l->out->csrf_token = random_token(a);
 	char *token_hash = l->out->token ? hash_token(a, l->out->token) : NULL;
 	if (!s.csrf_token || !token_hash)
-		return oom(err);
+		return pt_err_oom(err);
 	int64_t id;
 	l->out->max_age_s = pt_settings.session_max_hours * 3600;
 	l->ctx->staff_id = l->out->staff.id;
@@ -314,7 +309,7 @@ static int staff_create_tx(pt_db *db, void *arg, pt_err *err)
 		                  "无法计算密码哈希（内存不足）");
 	pt_arena *a = pt_arena_new();
 	if (!a)
-		return oom(err);
+		return pt_err_oom(err);
 	pt_staff staff = {.username = s->username,
 	                  .password_hash = hash,
 	                  .role = s->role,
@@ -377,7 +372,7 @@ static int key_create_tx(pt_db *db, void *arg, pt_err *err)
 	char *hash = secret ? hash_token(a, secret) : NULL;
 	char *scopes = pt_scopes_format(a, k->in->scopes);
 	if (!hash || !scopes)
-		return oom(err);
+		return pt_err_oom(err);
 	*k->out = (pt_api_key){.name = k->in->name,
 	                       .prefix = pt_arena_strndup(a, secret, strlen(API_KEY_PREFIX) + 6),
 	                       .scopes = scopes,

@@ -17,11 +17,6 @@
 
 enum { MAX_PROMOTIONS = 200 };
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 /* Everything a price depends on, read from the database. */
 typedef struct {
 	pt_ctx *ctx;
@@ -67,7 +62,7 @@ static int load_items(pt_db *db, basket *b, pt_err *err)
 	b->products = pt_arena_alloc(a, sizeof(pt_product) * (size_t)n);
 	b->lines = pt_arena_alloc(a, sizeof(pt_price_line_in) * (size_t)n);
 	if (!b->products || !b->lines)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < n; i++) {
 		const pt_checkout_item *it = &b->in->items[i];
 		pt_price_line_in *l = &b->lines[i];
@@ -132,7 +127,7 @@ static int load_promotions(pt_db *db, basket *b, int64_t now, pt_err *err)
 	b->promos = pt_arena_alloc(a, sizeof(pt_price_promo) * (size_t)(n + 1));
 	b->promo_rows = pt_arena_alloc(a, sizeof(pt_promotion *) * (size_t)(n + 1));
 	if (!b->promos || !b->promo_rows)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < n; i++) {
 		const pt_promotion *p = &rows[i];
 		if (!pt_id_list_allows(p->store_ids, b->store.id))
@@ -154,7 +149,7 @@ static int load_promotions(pt_db *db, basket *b, int64_t now, pt_err *err)
 		pt_promo_level *lv = pt_arena_alloc(a, sizeof(pt_promo_level) * (size_t)(nl + 1));
 		if (!lv) {
 			json_decref(levels);
-			return oom(err);
+			return pt_err_oom(err);
 		}
 		for (int k = 0; k < nl; k++) {
 			json_t *l = json_array_get(levels, (size_t)k);
@@ -279,7 +274,7 @@ static int run_pricing(basket *b, pt_err *err)
 	b->out_lines = pt_arena_alloc(a, sizeof(pt_price_line) * (size_t)n);
 	b->adj = pt_arena_alloc(a, sizeof(pt_adjustment) * (size_t)PT_PRICE_ADJ_MAX(n));
 	if (!b->out_lines || !b->adj)
-		return oom(err);
+		return pt_err_oom(err);
 	pt_basket in = {.lines = b->lines,
 	                .n_lines = n,
 	                .member = b->has_member,
@@ -479,7 +474,7 @@ static int commit_order(pt_db *db, basket *b, int64_t now, json_t *priced, pt_er
 	json_object_set_new(priced, "points_balance", json_integer(posted.spendable));
 done:;
 	char *text = json_dumps(priced, JSON_COMPACT);
-	int rc = text ? pt_repo_order_set_priced(db, o.id, text, err) : oom(err);
+	int rc = text ? pt_repo_order_set_priced(db, o.id, text, err) : pt_err_oom(err);
 	free(text);
 	return rc;
 }
@@ -514,7 +509,7 @@ static int checkout_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	json_t *priced = priced_json(&b);
 	if (!priced)
-		return oom(err);
+		return pt_err_oom(err);
 	pt_arena_defer(x->ctx->arena, (void (*)(void *))json_decref, priced);
 	if (x->commit && commit_order(db, &b, now, priced, err) != 0)
 		return -1;
@@ -599,7 +594,7 @@ static int return_points(pt_db *db, pt_ctx *ctx, const pt_points_rules *rules, c
 	int64_t *lots = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(nt + 1));
 	int64_t *amounts = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(nt + 1));
 	if (!lots || !amounts)
-		return oom(err);
+		return pt_err_oom(err);
 	int k = 0;
 	int64_t left = points;
 	for (int i = 0; i < nt && left > 0; i++) {
@@ -652,14 +647,14 @@ static int refund_tx(pt_db *db, void *arg, pt_err *err)
 	if (x->items) {
 		units = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(n + 1));
 		if (!units)
-			return oom(err);
+			return pt_err_oom(err);
 		if (refund_units(a, lines, n, x->items, x->nitems, units, err) != 0)
 			return -1;
 	}
 	pt_refund_line_in *in_lines = pt_arena_alloc(a, sizeof(*in_lines) * (size_t)(n + 1));
 	pt_refund_line *out_lines = pt_arena_alloc(a, sizeof(*out_lines) * (size_t)(n + 1));
 	if (!in_lines || !out_lines)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < n; i++)
 		in_lines[i] = (pt_refund_line_in){.qty = lines[i].qty,
 		                                  .cash = lines[i].cash,
@@ -723,7 +718,7 @@ static int refund_tx(pt_db *db, void *arg, pt_err *err)
 	              "points_returned", (json_int_t)r.points_returned, "points_clawback",
 	              (json_int_t)r.points_clawback, "lines", jlines, "created_at", time_json(now));
 	if (!body)
-		return oom(err);
+		return pt_err_oom(err);
 	pt_arena_defer(a, (void (*)(void *))json_decref, body);
 	bool restored = false;
 	if (r.complete && o.coupon_id) {
@@ -773,7 +768,7 @@ static int refund_tx(pt_db *db, void *arg, pt_err *err)
 	                 err) != 0)
 		return -1;
 	char *text = json_dumps(body, JSON_COMPACT);
-	int rc = text ? pt_repo_refund_set_detail(db, refund_id, text, err) : oom(err);
+	int rc = text ? pt_repo_refund_set_detail(db, refund_id, text, err) : pt_err_oom(err);
 	free(text);
 	if (rc == 0)
 		*x->out = body;

@@ -131,7 +131,7 @@ int pt_svc_demo_business(pt_db *db, pt_err *err)
 	if (!keep || !a) {
 		pt_arena_free(keep);
 		pt_arena_free(a);
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	}
 	int64_t end = pt_clock_now_ms(), start = end - (int64_t)DAYS * DAY_MS;
 	uint64_t seed = PT_DEMO_PEOPLE_SEED ^ 0x0ddba11u;
@@ -235,8 +235,7 @@ int pt_svc_demo_business(pt_db *db, pt_err *err)
 			pt_arena_free(a);
 			a = pt_arena_new();
 			if (!a) {
-				rc =
-				    pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+				rc = pt_err_oom(err);
 				break;
 			}
 		}

@@ -8,11 +8,6 @@
 
 enum { DAY_MS = 24 * 3600 * 1000 };
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 bool pt_id_list_allows(const char *json_ids, int64_t id)
 {
 	json_error_t e;
@@ -114,7 +109,7 @@ static int issue_tx(pt_db *db, void *arg, pt_err *err)
 		randombytes_buf(r, sizeof(r));
 		char *code = pt_arena_alloc(a, PT_COUPON_CODE_LEN + 1);
 		if (!code)
-			return oom(err);
+			return pt_err_oom(err);
 		pt_coupon_code_make(r, code);
 		x->out[i] = (pt_coupon){.code = code,
 		                        .template_id = t.id,
@@ -138,7 +133,7 @@ int pt_svc_coupons_issue(pt_ctx *ctx, int64_t template_id, const int64_t *member
 {
 	*out = pt_arena_alloc(ctx->arena, sizeof(pt_coupon) * (size_t)(n + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	issue_args x = {ctx, template_id, member_ids, n, *out};
 	return pt_db_tx(ctx->db, true, issue_tx, &x, err);
 }

@@ -28,11 +28,6 @@ void pt_member_codes_make(uint64_t random, char card_no[16], char referral_code[
 	referral_code[CODE_LEN] = '\0';
 }
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 static int not_found(int64_t id, pt_err *err)
 {
 	return pt_err_set(err, PT_NOT_FOUND, NULL, "no member %lld", "会员 %lld 不存在",
@@ -144,7 +139,7 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 	char *card = pt_arena_alloc(a, 16), *code = pt_arena_alloc(a, 16);
 	const char *tags = tags_json(a, in->tags, in->ntags);
 	if (!card || !code || !tags)
-		return oom(err);
+		return pt_err_oom(err);
 	pt_member_codes_make(random, card, code);
 	*m = (pt_member){.card_no = in->card_no ? in->card_no : card,
 	                 .name = in->name,
@@ -201,7 +196,7 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	if (in->set_note)
 		m->note = in->note;
 	if (in->set_tags && !(m->tags = tags_json(a, in->tags, in->ntags)))
-		return oom(err);
+		return pt_err_oom(err);
 	m->updated_at = pt_clock_now_ms();
 	if (pt_repo_member_update(db, m, err) != 0)
 		return explain_conflict(err, m, false);

@@ -9,11 +9,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 static int overflow(pt_err *err)
 {
 	return pt_err_set(err, PT_INVALID_ARGUMENT, "points", "the points total would overflow",
@@ -61,7 +56,7 @@ static int take_from_lots(pt_db *db, pt_arena *a, const pt_points_rules *rules, 
 	pt_lot *lots = pt_arena_alloc(a, sizeof(pt_lot) * (size_t)(n + 1));
 	int64_t *takes = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(n + 1));
 	if (!lots || !takes)
-		return oom(err);
+		return pt_err_oom(err);
 	int k = 0;
 	for (int i = 0; i < n; i++)
 		if (!pt_lot_expired(rows[i].expires_on, today))
@@ -241,7 +236,7 @@ int pt_svc_reminders_expiring(pt_ctx *ctx, int within_days, int64_t after_member
 		return -1;
 	*out = pt_arena_alloc(ctx->arena, sizeof(pt_reminder) * (size_t)(*n + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	int k = 0;
 	for (int i = 0; i < *n; i++) {
 		bool found = false;
@@ -324,7 +319,7 @@ int pt_svc_job_expire(pt_db *db, int64_t *points, int64_t *members, pt_err *err)
 	for (;;) {
 		pt_arena *a = pt_arena_new();
 		if (!a)
-			return oom(err);
+			return pt_err_oom(err);
 		pt_points_rules rules;
 		char today[11];
 		int64_t *ids;

@@ -191,7 +191,7 @@ static int put_tx(pt_db *db, void *arg, pt_err *err)
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!text)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	int rc = pt_repo_setting_put(db, "points", text, pt_clock_now_ms(), err);
 	free(text);
 	return rc ? rc

@@ -12,7 +12,7 @@ int pt_svc_init_owner(pt_db *db, const char *username, const char *password, pt_
 {
 	pt_arena *a = pt_arena_new();
 	if (!a)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	int64_t count = 0, id;
 	int rc = pt_repo_staff_count(db, a, &count, err);
 	pt_arena_free(a);
@@ -70,7 +70,7 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 	(void)arg;
 	pt_arena *a = pt_arena_new();
 	if (!a)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	int64_t store_ids[DEMO_STORES];
 	int64_t now = pt_clock_now_ms();
 	int rc = 0;
@@ -116,8 +116,7 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 			pt_arena_free(a);
 			a = pt_arena_new();
 			if (!a)
-				return pt_err_set(err, PT_INTERNAL, NULL, "out of memory",
-				                  "内存不足");
+				return pt_err_oom(err);
 		}
 	}
 	pt_arena_free(a);
@@ -142,7 +141,7 @@ int pt_svc_check(pt_db *db, FILE *out, long *problems, pt_err *err)
 {
 	pt_arena *a = pt_arena_new();
 	if (!a)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	*problems = 0;
 	int version, latest;
 	int64_t bad_members = 0;

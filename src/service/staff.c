@@ -26,11 +26,6 @@ static const pt_role builtin[] = {
 };
 enum { NBUILTIN = sizeof(builtin) / sizeof(builtin[0]) };
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 bool pt_role_builtin(const char *role)
 {
 	for (int i = 0; i < NBUILTIN; i++)
@@ -148,7 +143,7 @@ static int add_tx(pt_db *db, void *arg, pt_err *err)
 	if (crypto_pwhash_str(hash, in->password, strlen(in->password),
 	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		return oom(err);
+		return pt_err_oom(err);
 	*x->out = (pt_staff){.username = in->username,
 	                     .password_hash = pt_arena_strdup(a, hash),
 	                     .role = in->role,
@@ -157,7 +152,7 @@ static int add_tx(pt_db *db, void *arg, pt_err *err)
 	                     .store_ids = ids_text(a, in->stores, in->nstores),
 	                     .created_at = pt_clock_now_ms()};
 	if (!x->out->store_ids || !x->out->password_hash)
-		return oom(err);
+		return pt_err_oom(err);
 	if (pt_repo_staff_insert(db, a, x->out, &x->out->id, err) != 0) {
 		if (err->code == PT_CONFLICT)
 			return pt_err_set(err, PT_CONFLICT, "username", "username %s is taken",
@@ -183,7 +178,7 @@ static int visible(pt_ctx *ctx, const pt_staff *s, pt_err *err)
 	if (ctx->nstores == 0)
 		return 0;
 	if (pt_store_ids_parse(ctx->arena, s->store_ids, &ids, &n) != 0)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < n; i++)
 		if (pt_ctx_store_ok(ctx, ids[i]))
 			return 0;
@@ -274,7 +269,7 @@ static int password_tx(pt_db *db, void *arg, pt_err *err)
 	if (crypto_pwhash_str(hash, x->password, strlen(x->password),
 	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		return oom(err);
+		return pt_err_oom(err);
 	return pt_repo_staff_set_password(db, s.id, hash, err) ||
 	       pt_svc_audit(x->ctx, "staff.password", "staff", s.id, NULL, err);
 }
@@ -306,7 +301,7 @@ int pt_svc_roles(pt_ctx *ctx, pt_role **out, int *n, pt_err *err)
 		return -1;
 	*out = pt_arena_alloc(ctx->arena, sizeof(pt_role) * (size_t)(NBUILTIN + r.nrows));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < NBUILTIN; i++)
 		(*out)[i] = builtin[i];
 	for (int i = 0; i < r.nrows; i++)
@@ -328,7 +323,7 @@ static int role_put_tx(pt_db *db, void *arg, pt_err *err)
 	int64_t id;
 	char *names = pt_scopes_format(x->ctx->arena, x->perms);
 	if (!names)
-		return oom(err);
+		return pt_err_oom(err);
 	return pt_repo_role_put(db, x->ctx->arena, x->name, names, pt_clock_now_ms(), &id, err) ||
 	       pt_svc_audit(x->ctx, "role.put", "role", id,
 	                    json_pack("{s:s, s:s}", "name", x->name, "permissions", names), err);

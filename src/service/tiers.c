@@ -8,11 +8,6 @@
 #include "service/points.h"
 #include "util/clock.h"
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 static int not_found(int64_t id, pt_err *err)
 {
 	return pt_err_set(err, PT_NOT_FOUND, NULL, "no tier %lld", "等级 %lld 不存在",
@@ -253,7 +248,7 @@ int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err)
 	for (;;) {
 		pt_arena *a = pt_arena_new();
 		if (!a)
-			return oom(err);
+			return pt_err_oom(err);
 		int64_t *ids;
 		int n = 0;
 		int rc = pt_repo_member_ids(db, a, after, BATCH, &ids, &n, err);

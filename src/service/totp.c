@@ -14,11 +14,6 @@
 
 enum { SECRET_BYTES = 20, STEP = 30, WINDOW = 1 };
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 static int need_staff(pt_ctx *ctx, pt_err *err)
 {
 	if (!ctx->staff_id)
@@ -109,7 +104,7 @@ static int begin_tx(pt_db *db, void *arg, pt_err *err)
 	size_t len = 0;
 	randombytes_buf(raw, sizeof(raw));
 	if (oath_base32_encode((const char *)raw, sizeof(raw), &b32, &len) != OATH_OK)
-		return oom(err);
+		return pt_err_oom(err);
 	pt_arena *a = x->ctx->arena;
 	x->enrol->secret = pt_arena_strdup(a, b32);
 	free(b32);
@@ -118,7 +113,7 @@ static int begin_tx(pt_db *db, void *arg, pt_err *err)
 	    x->enrol->secret);
 	x->enrol->qr_svg = x->enrol->otpauth_uri ? qr_svg(a, x->enrol->otpauth_uri) : NULL;
 	if (!x->enrol->secret || !x->enrol->qr_svg)
-		return oom(err);
+		return pt_err_oom(err);
 	return pt_repo_staff_set_totp(db, s.id, x->enrol->secret, false, err);
 }
 
@@ -149,7 +144,7 @@ static int verify_tx(pt_db *db, void *arg, pt_err *err)
 		sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
 		x->codes[i] = pt_arena_printf(x->ctx->arena, "%.8s-%.8s", hex, hex + 8);
 		if (!x->codes[i] || !(hashes[i] = hash_code(x->ctx->arena, x->codes[i])))
-			return oom(err);
+			return pt_err_oom(err);
 	}
 	return pt_repo_staff_set_totp(db, s.id, s.totp_secret, true, err) ||
 	       pt_repo_recovery_replace(db, s.id, hashes, PT_RECOVERY_CODES, err) ||
@@ -170,7 +165,7 @@ int pt_svc_totp_check(pt_db *db, pt_arena *a, const pt_staff *s, const char *cod
 		return 0;
 	char *hash = hash_code(a, code);
 	if (!hash)
-		return oom(err);
+		return pt_err_oom(err);
 	return pt_repo_recovery_use(db, s->id, hash, pt_clock_now_ms(), ok, err);
 }
 

@@ -26,7 +26,7 @@ int pt_db_open(pt_db **out, const char *url, pt_err *err)
 		                  "数据库路径为空");
 	pt_db *db = calloc(1, sizeof(*db));
 	if (!db)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	db->driver = driver;
 	if (driver->open(&db->conn, target, err) != 0) {
 		free(db);
@@ -90,7 +90,7 @@ int pt_db_exec_script(pt_db *db, const char *sql, pt_err *err)
 	size_t len = strlen(sql) + count * strlen(pk) + 1;
 	char *text = malloc(len), *w = text;
 	if (!text)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	for (const char *p = sql;;) {
 		const char *hit = strstr(p, token);
 		size_t n = hit ? (size_t)(hit - p) : strlen(p);

@@ -48,11 +48,6 @@ typedef struct {
 	unsigned next_id;
 } conn;
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 /* Copies s into dst as the inside of a logfmt quoted value: server messages quote names
  * ("relation \"x\" does not exist") and SQL spans lines, either of which would break the
  * one-line-per-event log. Runs of white space become one space. Truncates to fit. */
@@ -414,7 +409,7 @@ static int pg_open(void **out, const char *url, pt_err *err)
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	if (!opts) {
 		if (!perr)
-			return oom(err);
+			return pt_err_oom(err);
 		scrub(text, sizeof(text), perr, &secrets);
 		PQfreemem(perr);
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "db", "invalid PostgreSQL URL: %s",
@@ -447,7 +442,7 @@ static int pg_open(void **out, const char *url, pt_err *err)
 		free(vals);
 		free(options);
 		PQconninfoFree(opts);
-		return oom(err);
+		return pt_err_oom(err);
 	}
 	sprintf(options, "%s%s-c TimeZone=UTC", user_options ? user_options : "",
 	        user_options ? " " : "");
@@ -474,7 +469,7 @@ static int pg_open(void **out, const char *url, pt_err *err)
 	PGconn *pg = PQconnectdbParams(keys, vals, 0);
 	int rc = -1;
 	if (!pg) {
-		oom(err);
+		pt_err_oom(err);
 	} else if (PQstatus(pg) != CONNECTION_OK) {
 		scrub(text, sizeof(text), PQerrorMessage(pg), &secrets);
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot connect to PostgreSQL: %s",
@@ -501,7 +496,7 @@ static int pg_open(void **out, const char *url, pt_err *err)
 	conn *c = calloc(1, sizeof(*c));
 	if (!c) {
 		PQfinish(pg);
-		return oom(err);
+		return pt_err_oom(err);
 	}
 	c->pg = pg;
 	*out = c;
@@ -637,7 +632,7 @@ static PGresult *run(conn *c, const char *sql, const pt_val *params, int nparams
 		char *copy = strdup(sql);
 		if (!copy || cache_reserve(c) != 0) {
 			free(copy);
-			oom(err);
+			pt_err_oom(err);
 			return NULL;
 		}
 		unsigned id = c->next_id++;
@@ -670,7 +665,7 @@ static PGresult *run(conn *c, const char *sql, const pt_val *params, int nparams
 	if (nparams > STACK_PARAMS) {
 		heap = malloc((size_t)nparams * (sizeof(*values) + INT_TEXT));
 		if (!heap) {
-			oom(err);
+			pt_err_oom(err);
 			return NULL;
 		}
 		values = heap;
@@ -733,7 +728,7 @@ static int pg_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
 	char *text = bytes ? pt_arena_alloc(arena, bytes) : NULL;
 	if ((ncells && !cells) || (bytes && !text)) {
 		PQclear(res);
-		return oom(err);
+		return pt_err_oom(err);
 	}
 	for (int r = 0; r < nrows; r++) {
 		for (int col = 0; col < ncols; col++) {

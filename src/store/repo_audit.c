@@ -1,10 +1,5 @@
 #include "store/repo_audit.h"
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 int pt_repo_audit_last_hash(pt_db *db, pt_arena *a, const char **hash, pt_err *err)
 {
 	pt_rows r;
@@ -86,7 +81,7 @@ int pt_repo_audit_list(pt_db *db, pt_arena *a, const pt_audit_filter *f, pt_audi
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		audit_from(&r, i, &(*out)[i]);
 	*n = r.nrows;
@@ -104,7 +99,7 @@ int pt_repo_audit_page(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_a
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		audit_from(&r, i, &(*out)[i]);
 	*n = r.nrows;

@@ -204,7 +204,7 @@ int pt_repo_api_key_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_api_key) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		key_from(&r, i, &(*out)[i]);
 	*n = r.nrows;
@@ -297,7 +297,7 @@ int pt_repo_staff_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_s
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_staff) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		staff_from(&r, i, &(*out)[i]);
 	*n = r.nrows;

@@ -4,11 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 #define PRODUCT_COLS                                                                               \
 	"id, sku, name, price, member_price, barcode, category, cost, points_multiplier_bp, "      \
 	"discountable, created_at, updated_at"
@@ -104,7 +99,7 @@ int pt_repo_product_search(pt_db *db, pt_arena *a, const char *q, const char *ca
 		size_t qn = strlen(q);
 		char *pattern = pt_arena_alloc(a, qn * 2 + 2), *w = pattern;
 		if (!pattern)
-			return oom(err);
+			return pt_err_oom(err);
 		for (const char *s = q; *s; s++) {
 			if (*s == '%' || *s == '_' || *s == '\\')
 				*w++ = '\\';
@@ -125,12 +120,12 @@ int pt_repo_product_search(pt_db *db, pt_arena *a, const char *q, const char *ca
 	char *text = pt_arena_strdup(a, sql);
 	pt_rows r;
 	if (!text)
-		return oom(err);
+		return pt_err_oom(err);
 	if (pt_db_query(db, a, text, v, nv, &r, err) != 0)
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_product) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		product_from(&r, i, &(*out)[i]);
 	*n = r.nrows;
@@ -219,7 +214,7 @@ int pt_repo_stock_list(pt_db *db, pt_arena *a, int64_t store_id, bool only_low, 
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_stock_row) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		stock_from(&r, i, &(*out)[i]);
 	*n = r.nrows;

@@ -1,10 +1,5 @@
 #include "store/repo_market.h"
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 static pt_val opt(bool has, int64_t v)
 {
 	return has ? PT_INT(v) : PT_NULLV;
@@ -92,7 +87,7 @@ int pt_repo_template_list(pt_db *db, pt_arena *a, int64_t after_id, int limit,
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		template_from(&r, i, 0, &(*out)[i]);
 	*n = r.nrows;
@@ -183,7 +178,7 @@ int pt_repo_member_coupons(pt_db *db, pt_arena *a, int64_t member_id, int64_t af
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		coupon_from(&r, i, &(*out)[i]);
 	*n = r.nrows;
@@ -309,7 +304,7 @@ int pt_repo_promotion_list(pt_db *db, pt_arena *a, int64_t at, int64_t after_id,
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		promo_from(&r, i, &(*out)[i]);
 	*n = r.nrows;

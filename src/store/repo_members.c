@@ -145,7 +145,7 @@ int pt_repo_member_search(pt_db *db, pt_arena *a, const pt_member_filter *f, pt_
 	if (f->q) {
 		char *pattern = prefix_pattern(a, f->q);
 		if (!pattern)
-			return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+			return pt_err_oom(err);
 		p[np++] = PT_TEXT(pattern);
 		len += snprintf(sql + len, sizeof(sql) - (size_t)len,
 		                " AND (phone LIKE $%d ESCAPE '\\' OR card_no LIKE $%d ESCAPE '\\' "
@@ -172,12 +172,12 @@ int pt_repo_member_search(pt_db *db, pt_arena *a, const pt_member_filter *f, pt_
 	char *text = pt_arena_strdup(a, sql);
 	pt_rows r;
 	if (!text)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	if (pt_db_query(db, a, text, p, np, &r, err) != 0)
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_member) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		member_from(&r, i, &(*out)[i]);
 	*n = r.nrows;

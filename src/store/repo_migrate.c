@@ -16,7 +16,7 @@ static int apply_one(pt_db *db, void *arg, pt_err *err)
 	const pt_migration *m = &pt_migrations[s->target];
 	pt_arena *a = pt_arena_new();
 	if (!a)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	int rc = -1;
 	pt_rows rows;
 	if (pt_db_kind_of(db) == PT_DB_POSTGRES &&

@@ -1,10 +1,5 @@
 #include "store/repo_orders.h"
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 static pt_val opt_id(int64_t id)
 {
 	return id ? PT_INT(id) : PT_NULLV;
@@ -109,7 +104,7 @@ int pt_repo_order_lines(pt_db *db, pt_arena *a, int64_t order_id, pt_order_line 
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		(*out)[i] = (pt_order_line){.id = pt_rows_int(&r, i, 0),
 		                            .order_id = pt_rows_int(&r, i, 1),
@@ -173,7 +168,7 @@ int pt_repo_order_list(pt_db *db, pt_arena *a, const pt_order_filter *f, pt_orde
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		order_from(&r, i, &(*out)[i]);
 	*n = r.nrows;
@@ -214,7 +209,7 @@ int pt_repo_refunds_of(pt_db *db, pt_arena *a, int64_t order_id, pt_refund_row *
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		(*out)[i] = (pt_refund_row){.id = pt_rows_int(&r, i, 0),
 		                            .order_id = pt_rows_int(&r, i, 1),
@@ -244,7 +239,7 @@ int pt_repo_order_lot_shares(pt_db *db, pt_arena *a, int64_t order_id, const cha
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		(*out)[i] = (pt_lot_share){.lot_id = pt_rows_int(&r, i, 0),
 		                           .points = pt_rows_int(&r, i, 1),

@@ -3,11 +3,6 @@
 
 #include "store/repo.h"
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 static pt_val opt_id(int64_t id)
 {
 	return id ? PT_INT(id) : PT_NULLV;
@@ -127,7 +122,7 @@ static int lots_from(pt_arena *a, const pt_rows *r, pt_lot_row **out, int *n, pt
 {
 	*out = pt_arena_alloc(a, sizeof(pt_lot_row) * (size_t)(r->nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r->nrows; i++)
 		(*out)[i] = (pt_lot_row){.id = pt_rows_int(r, i, 0),
 		                         .points = pt_rows_int(r, i, 1),
@@ -207,7 +202,7 @@ int pt_repo_members_with_expired(pt_db *db, pt_arena *a, const char *today, int6
 		return -1;
 	*ids = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(r.nrows + 1));
 	if (!*ids)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		(*ids)[i] = pt_rows_int(&r, i, 0);
 	*n = r.nrows;
@@ -244,7 +239,7 @@ int pt_repo_ledger_list(pt_db *db, pt_arena *a, int64_t member_id, int64_t befor
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_ledger_row) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		ledger_from(&r, i, &(*out)[i]);
 	*n = r.nrows;
@@ -278,7 +273,7 @@ int pt_repo_expiring_between(pt_db *db, pt_arena *a, const char *from, const cha
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_expiring_row) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		(*out)[i] = (pt_expiring_row){.member_id = pt_rows_int(&r, i, 0),
 		                              .points = pt_rows_int(&r, i, 1),

@@ -61,7 +61,7 @@ int pt_repo_store_list(pt_db *db, pt_arena *a, int64_t after_id, int limit, pt_s
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_store) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		store_from(&r, i, &(*out)[i]);
 	*n = r.nrows;

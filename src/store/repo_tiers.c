@@ -1,10 +1,5 @@
 #include "store/repo.h"
 
-static int oom(pt_err *err)
-{
-	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
-}
-
 #define TIER_COLS                                                                                  \
 	"id, name, rank, threshold, basis, discount_bp, points_multiplier_bp, created_at, "        \
 	"updated_at"
@@ -78,7 +73,7 @@ int pt_repo_tier_all(pt_db *db, pt_arena *a, pt_tier **out, int *n, pt_err *err)
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_tier) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		tier_from(&r, i, &(*out)[i]);
 	*n = r.nrows;
@@ -125,7 +120,7 @@ int pt_repo_tier_history(pt_db *db, pt_arena *a, int64_t member_id, int64_t afte
 		return -1;
 	*out = pt_arena_alloc(a, sizeof(pt_tier_change) * (size_t)(r.nrows + 1));
 	if (!*out)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		(*out)[i] = (pt_tier_change){.id = pt_rows_int(&r, i, 0),
 		                             .from_tier_id = pt_rows_int(&r, i, 1),
@@ -177,7 +172,7 @@ int pt_repo_member_ids(pt_db *db, pt_arena *a, int64_t after_id, int limit, int6
 		return -1;
 	*ids = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(r.nrows + 1));
 	if (!*ids)
-		return oom(err);
+		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++)
 		(*ids)[i] = pt_rows_int(&r, i, 0);
 	*n = r.nrows;

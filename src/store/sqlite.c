@@ -54,7 +54,7 @@ static int sq_open(void **out, const char *path, pt_err *err)
 {
 	conn *c = calloc(1, sizeof(*c));
 	if (!c)
-		return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+		return pt_err_oom(err);
 	int rc = sqlite3_open_v2(
 	    path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -189,8 +189,7 @@ static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
 			    pt_arena_alloc(arena, sizeof(char *) * (size_t)(cap * ncols + 1));
 			if (!grown) {
 				sqlite3_reset(stmt);
-				return pt_err_set(err, PT_INTERNAL, NULL, "out of memory",
-				                  "内存不足");
+				return pt_err_oom(err);
 			}
 			if (cells)
 				memcpy(grown, cells, sizeof(char *) * (size_t)(nrows * ncols));
@@ -205,8 +204,7 @@ static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
 				      : NULL;
 				if (!v) {
 					sqlite3_reset(stmt);
-					return pt_err_set(err, PT_INTERNAL, NULL, "out of memory",
-					                  "内存不足");
+					return pt_err_oom(err);
 				}
 			}
 			cells[nrows * ncols + col] = v;

@@ -46,6 +46,11 @@ int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt,
 	return -1;
 }
 
+int pt_err_oom(pt_err *err)
+{
+	return pt_err_set(err, PT_INTERNAL, NULL, "out of memory", "内存不足");
+}
+
 void pt_err_clear(pt_err *err)
 {
 	memset(err, 0, sizeof(*err));

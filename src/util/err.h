@@ -43,6 +43,8 @@ int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt,
                ...) __attribute__((format(printf, 4, 6), format(printf, 5, 6)));
 
 void pt_err_clear(pt_err *err);
+/* Out of memory: PT_INTERNAL, returns -1. */
+int pt_err_oom(pt_err *err);
 
 const char *pt_code_name(pt_code code);
 int pt_code_status(pt_code code);
