@@ -16,6 +16,7 @@
 #include "store/repo.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/keys.h"
 #include "util/log.h"
 
 #ifndef PATRON_VERSION
@@ -31,6 +32,7 @@ static const struct {
     {"check", "verify the database's invariants; exits 1 when anything is wrong"},
     {"jobs", "run a periodic job now: patron jobs expire | patron jobs tiers"},
     {"staff", "staff accounts from the shell: patron staff add|reset-password|disable"},
+    {"keys", "patron keys rotate: re-seal members' personal data under a new key"},
     {"version", "print the version"},
     {"help", "show this help, or the settings of one command: patron help serve"},
 };
@@ -53,17 +55,70 @@ static int fail(const pt_err *err)
 	return 1;
 }
 
-/* Opens the database and brings its schema up to date. */
+static const char *key_path(void)
+{
+	static char path[1100];
+	if (pt_settings.key_file[0])
+		return pt_settings.key_file;
+	pt_keys_default_path(pt_settings.db, path, sizeof(path));
+	return path;
+}
+
+/* Loads the key file; a database that holds no personal data yet may get a new one. */
+static int load_keys(pt_db *db, pt_err *err)
+{
+	pt_arena *a = pt_arena_new();
+	pt_rows r;
+	if (!a)
+		return pt_err_oom(err);
+	int rc = pt_db_query(db, a, "SELECT COUNT(*) FROM members WHERE phone IS NOT NULL", NULL, 0,
+	                     &r, err);
+	bool empty = rc == 0 && pt_rows_int(&r, 0, 0) == 0;
+	pt_arena_free(a);
+	return rc ? rc : pt_keys_load(key_path(), empty, err);
+}
+
+/* Opens the database, brings its schema up to date and loads the keys. */
 static pt_db *open_migrated(pt_err *err)
 {
 	pt_db *db;
 	if (pt_db_open(&db, pt_settings.db, err) != 0)
 		return NULL;
-	if (pt_repo_migrate(db, err) != 0) {
+	if (pt_repo_migrate(db, err) != 0 || load_keys(db, err) != 0) {
 		pt_db_close(db);
 		return NULL;
 	}
 	return db;
+}
+
+/* patron keys rotate: a new current key, and every member's personal data sealed again with
+ * it; the old keys stay in the file so old backups can still be read. */
+static int cmd_keys(void)
+{
+	pt_err err = {0};
+	pt_db *db = open_migrated(&err);
+	if (!db)
+		return fail(&err);
+	int64_t after = 0, total = 0;
+	int rc = pt_keys_rotate(key_path(), &err);
+	for (int n = 500; rc == 0 && n == 500;) {
+		pt_arena *a = pt_arena_new();
+		int64_t last = after;
+		if (pt_db_begin(db, true, &err) != 0 ||
+		    pt_repo_member_reseal(db, a, after, 500, &last, &n, &err) != 0 ||
+		    pt_db_commit(db, &err) != 0) {
+			pt_db_rollback(db);
+			rc = -1;
+		}
+		pt_arena_free(a);
+		after = last;
+		total += rc == 0 ? n : 0;
+	}
+	pt_db_close(db);
+	if (rc != 0)
+		return fail(&err);
+	printf("keys: new key in %s; %lld members sealed with it\n", key_path(), (long long)total);
+	return 0;
 }
 
 static int cmd_init(void)
@@ -305,7 +360,15 @@ int main(int argc, char **argv)
 		run = cmd_migrate;
 	else if (!strcmp(cmd, "check"))
 		run = cmd_check;
-	else if (!strcmp(cmd, "staff")) {
+	else if (!strcmp(cmd, "keys")) {
+		if (argc < 3 || strcmp(argv[2], "rotate") != 0) {
+			fprintf(stderr, "usage: patron keys rotate [--db URL] [--key-file PATH]\n");
+			return 2;
+		}
+		run = cmd_keys;
+		argv++;
+		argc--;
+	} else if (!strcmp(cmd, "staff")) {
 		if (argc < 3 || (strcmp(argv[2], "add") && strcmp(argv[2], "reset-password") &&
 		                 strcmp(argv[2], "disable"))) {
 			fprintf(stderr,

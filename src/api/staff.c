@@ -5,6 +5,7 @@
 #include "core/text.h"
 #include "service/auth.h"
 #include "service/staff.h"
+#include "util/clock.h"
 
 #define USERNAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_.-"
 
@@ -31,7 +32,8 @@ static json_t *staff_json(pt_req *req, const pt_staff *s)
 	                 "username", s->username, "name", pt_json_opt_str(s->name), "phone",
 	                 pt_json_opt_str(phone), "role", s->role, "store_ids",
 	                 stores ? stores : json_array(), "active", !s->disabled_at, "locked",
-	                 s->locked_until > 0, "created_at", pt_json_time(s->created_at));
+	                 s->locked_until > pt_clock_now_ms(), "created_at",
+	                 pt_json_time(s->created_at));
 }
 
 static int read_staff(pt_req *req, bool create, pt_staff_input *in, pt_err *err)
@@ -177,7 +179,8 @@ static int read_role(pt_req *req, const char *name, pt_err *err)
 		bits |= (unsigned)p;
 	}
 	const char *role = name ? name : fname.s;
-	if (pt_svc_role_put(&req->ctx, role, bits, err) != 0)
+	if ((name ? pt_svc_role_put(&req->ctx, role, bits, err)
+	          : pt_svc_role_create(&req->ctx, role, bits, err)) != 0)
 		return -1;
 	return pt_reply_json(req, name ? 200 : 201,
 	                     json_pack("{s:s, s:o, s:b}", "name", role, "permissions",

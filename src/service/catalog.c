@@ -249,13 +249,28 @@ int pt_svc_stock_list(pt_ctx *ctx, int64_t store_id, bool only_low, int64_t afte
 {
 	if (store_id && !pt_ctx_store_ok(ctx, store_id))
 		return pt_svc_store_hidden("store", store_id, err);
-	if (pt_repo_stock_list(ctx->db, ctx->arena, store_id, only_low, after_key, limit, out, n,
-	                       err) != 0)
-		return -1;
+	if (!ctx->nstores || store_id)
+		return pt_repo_stock_list(ctx->db, ctx->arena, store_id, only_low, after_key, limit,
+		                          out, n, err);
+	pt_stock_row *mine = pt_arena_alloc(ctx->arena, sizeof(pt_stock_row) * (size_t)(limit + 1));
 	int k = 0;
-	for (int i = 0; i < *n; i++)
-		if (pt_ctx_store_ok(ctx, (*out)[i].store_id))
-			(*out)[k++] = (*out)[i];
+	if (!mine)
+		return pt_err_oom(err);
+	for (;;) {
+		pt_stock_row *rows;
+		int got;
+		if (pt_repo_stock_list(ctx->db, ctx->arena, 0, only_low, after_key, 200, &rows,
+		                       &got, err) != 0)
+			return -1;
+		for (int i = 0; i < got && k < limit; i++) {
+			after_key = rows[i].store_id * INT64_C(4294967296) + rows[i].product_id;
+			if (pt_ctx_store_ok(ctx, rows[i].store_id))
+				mine[k++] = rows[i];
+		}
+		if (got < 200 || k == limit)
+			break;
+	}
+	*out = mine;
 	*n = k;
 	return 0;
 }

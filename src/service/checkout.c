@@ -830,22 +830,32 @@ int pt_svc_order_list(pt_ctx *ctx, const pt_order_query *q, json_t **items, int6
 	                     .to = q->to,
 	                     .after_id = q->after_id,
 	                     .limit = q->limit};
-	pt_order *rows;
-	int n;
-	if (pt_repo_order_list(ctx->db, ctx->arena, &f, &rows, &n, err) != 0)
-		return -1;
 	json_t *list = json_array();
-	for (int i = 0; i < n; i++) {
-		if (!pt_ctx_store_ok(ctx, rows[i].store_id))
-			continue;
-		json_t *o = order_json(ctx->db, ctx->arena, &rows[i], err);
-		if (!o) {
+	int k = 0;
+	/* A store-scoped caller pages through their own stores' orders only. */
+	f.limit = ctx->nstores ? 200 : q->limit;
+	for (;;) {
+		pt_order *rows;
+		int n;
+		if (pt_repo_order_list(ctx->db, ctx->arena, &f, &rows, &n, err) != 0) {
 			json_decref(list);
 			return -1;
 		}
-		json_array_append_new(list, o);
-		if (i < q->limit - 1 || i == q->limit - 1)
+		for (int i = 0; i < n && k < q->limit; i++) {
+			f.after_id = rows[i].id;
+			if (!pt_ctx_store_ok(ctx, rows[i].store_id))
+				continue;
+			json_t *o = order_json(ctx->db, ctx->arena, &rows[i], err);
+			if (!o) {
+				json_decref(list);
+				return -1;
+			}
+			json_array_append_new(list, o);
 			*last_id = rows[i].id;
+			k++;
+		}
+		if (n < f.limit || k == q->limit)
+			break;
 	}
 	*items = list;
 	return 0;

@@ -67,7 +67,7 @@ static int explain_conflict(pt_err *err, const pt_member *m, bool generated)
 {
 	if (err->code != PT_CONFLICT)
 		return -1;
-	if (strcmp(err->field, "phone") == 0)
+	if (strncmp(err->field, "phone", 5) == 0)
 		return pt_err_set(err, PT_CONFLICT, "phone", "phone %s belongs to another member",
 		                  "手机号 %s 已被其他会员使用", m->phone);
 	if (strcmp(err->field, "card_no") == 0 && !generated)
@@ -198,7 +198,7 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	if (in->set_tags && !(m->tags = tags_json(a, in->tags, in->ntags)))
 		return pt_err_oom(err);
 	m->updated_at = pt_clock_now_ms();
-	if (pt_repo_member_update(db, m, err) != 0)
+	if (pt_repo_member_update(db, a, m, err) != 0)
 		return explain_conflict(err, m, false);
 	return (in->set_tags && pt_repo_member_set_tags(db, m->id, in->tags, in->ntags, err)) ||
 	       fill_points(db, a, m, err);

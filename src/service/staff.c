@@ -159,6 +159,11 @@ static int add_tx(pt_db *db, void *arg, pt_err *err)
 			                  "用户名 %s 已被占用", in->username);
 		return -1;
 	}
+	if (in->set_active && !in->active) {
+		x->out->disabled_at = x->out->created_at;
+		if (pt_repo_staff_update(db, x->out, err) != 0)
+			return -1;
+	}
 	return pt_svc_audit(x->ctx, "staff.create", "staff", x->out->id,
 	                    json_pack("{s:s, s:s}", "username", in->username, "role", in->role),
 	                    err);
@@ -282,14 +287,25 @@ int pt_svc_staff_password(pt_ctx *ctx, int64_t id, const char *password, pt_err 
 
 int pt_svc_staff_list(pt_ctx *ctx, int64_t after_id, int limit, pt_staff **out, int *n, pt_err *err)
 {
-	if (pt_repo_staff_list(ctx->db, ctx->arena, after_id, limit, out, n, err) != 0)
-		return -1;
+	pt_staff *mine = pt_arena_alloc(ctx->arena, sizeof(pt_staff) * (size_t)(limit + 1));
 	int k = 0;
-	for (int i = 0; i < *n; i++) {
-		pt_err hidden;
-		if (visible(ctx, &(*out)[i], &hidden) == 0)
-			(*out)[k++] = (*out)[i];
+	if (!mine)
+		return pt_err_oom(err);
+	for (;;) {
+		pt_staff *rows;
+		int got;
+		if (pt_repo_staff_list(ctx->db, ctx->arena, after_id, 200, &rows, &got, err) != 0)
+			return -1;
+		for (int i = 0; i < got && k < limit; i++) {
+			pt_err hidden;
+			after_id = rows[i].id;
+			if (visible(ctx, &rows[i], &hidden) == 0)
+				mine[k++] = rows[i];
+		}
+		if (got < 200 || k == limit)
+			break;
 	}
+	*out = mine;
 	*n = k;
 	return 0;
 }
@@ -327,6 +343,29 @@ static int role_put_tx(pt_db *db, void *arg, pt_err *err)
 	return pt_repo_role_put(db, x->ctx->arena, x->name, names, pt_clock_now_ms(), &id, err) ||
 	       pt_svc_audit(x->ctx, "role.put", "role", id,
 	                    json_pack("{s:s, s:s}", "name", x->name, "permissions", names), err);
+}
+
+static int role_create_tx(pt_db *db, void *arg, pt_err *err)
+{
+	role_args *x = arg;
+	const char *perms;
+	int64_t id;
+	bool found = false;
+	if (pt_repo_role_get(db, x->ctx->arena, x->name, &perms, &id, &found, err) != 0)
+		return -1;
+	if (found)
+		return pt_err_set(err, PT_CONFLICT, "name", "a role named %s exists already",
+		                  "角色 %s 已存在", x->name);
+	return role_put_tx(db, arg, err);
+}
+
+int pt_svc_role_create(pt_ctx *ctx, const char *name, unsigned perms, pt_err *err)
+{
+	if (pt_role_builtin(name))
+		return pt_err_set(err, PT_CONFLICT, "name", "%s is a built-in role",
+		                  "%s 是内置角色", name);
+	role_args x = {ctx, name, perms};
+	return pt_db_tx(ctx->db, true, role_create_tx, &x, err);
 }
 
 int pt_svc_role_put(pt_ctx *ctx, const char *name, unsigned perms, pt_err *err)

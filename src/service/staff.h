@@ -32,6 +32,8 @@ typedef struct {
 } pt_role;
 
 int pt_svc_roles(pt_ctx *ctx, pt_role **out, int *n, pt_err *err);
+int pt_svc_role_create(pt_ctx *ctx, const char *name, unsigned perms, pt_err *err);
+/* Creates or replaces a custom role. */
 int pt_svc_role_put(pt_ctx *ctx, const char *name, unsigned perms, pt_err *err);
 int pt_svc_role_delete(pt_ctx *ctx, const char *name, pt_err *err);
 

@@ -79,12 +79,27 @@ int pt_svc_store_get(pt_ctx *ctx, int64_t id, pt_store *out, pt_err *err)
 
 int pt_svc_store_list(pt_ctx *ctx, int64_t after_id, int limit, pt_store **out, int *n, pt_err *err)
 {
-	if (pt_repo_store_list(ctx->db, ctx->arena, after_id, limit, out, n, err) != 0)
-		return -1;
+	if (!ctx->nstores)
+		return pt_repo_store_list(ctx->db, ctx->arena, after_id, limit, out, n, err);
+	/* A store-scoped caller pages through their own stores only. */
+	pt_store *mine = pt_arena_alloc(ctx->arena, sizeof(pt_store) * (size_t)(limit + 1));
 	int k = 0;
-	for (int i = 0; i < *n; i++)
-		if (pt_ctx_store_ok(ctx, (*out)[i].id))
-			(*out)[k++] = (*out)[i];
+	if (!mine)
+		return pt_err_oom(err);
+	for (;;) {
+		pt_store *rows;
+		int got;
+		if (pt_repo_store_list(ctx->db, ctx->arena, after_id, 200, &rows, &got, err) != 0)
+			return -1;
+		for (int i = 0; i < got && k < limit; i++) {
+			after_id = rows[i].id;
+			if (pt_ctx_store_ok(ctx, rows[i].id))
+				mine[k++] = rows[i];
+		}
+		if (got < 200 || k == limit)
+			break;
+	}
+	*out = mine;
 	*n = k;
 	return 0;
 }

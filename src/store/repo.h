@@ -130,7 +130,11 @@ typedef struct {
 } pt_member_filter;
 
 int pt_repo_member_insert(pt_db *db, pt_arena *a, const pt_member *m, int64_t *id, pt_err *err);
-int pt_repo_member_update(pt_db *db, const pt_member *m, pt_err *err);
+int pt_repo_member_update(pt_db *db, pt_arena *a, const pt_member *m, pt_err *err);
+/* Reads members above after_id and writes their personal data again under the current key:
+ * key rotation. *last is the last id done; *n how many. */
+int pt_repo_member_reseal(pt_db *db, pt_arena *a, int64_t after_id, int limit, int64_t *last,
+                          int *n, pt_err *err);
 int pt_repo_member_set_tags(pt_db *db, int64_t member_id, const char *const *tags, int ntags,
                             pt_err *err);
 int pt_repo_member_get(pt_db *db, pt_arena *a, int64_t id, pt_member *out, bool *found,

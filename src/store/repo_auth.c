@@ -234,9 +234,9 @@ int pt_repo_login_failures(pt_db *db, pt_arena *a, const char *by, const char *v
 	pt_rows r;
 	const char *sql = by[0] == 'i'
 	                      ? "SELECT COUNT(*), MIN(at) FROM login_failures WHERE ip = $1 "
-	                        "AND at >= $2"
+	                        "AND at > $2"
 	                      : "SELECT COUNT(*), MIN(at) FROM login_failures WHERE "
-	                        "username = $1 AND at >= $2";
+	                        "username = $1 AND at > $2";
 	if (pt_db_query(db, a, sql, p, 2, &r, err) != 0)
 		return -1;
 	*count = pt_rows_int(&r, 0, 0);

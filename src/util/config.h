@@ -25,6 +25,7 @@ typedef struct {
 	char tls_cert[512], tls_key[512];
 	char allowed_hosts[512];
 	char username[64], password[256], role[64], stores[256];
+	char key_file[512];
 	char now[64];
 } pt_config;
 

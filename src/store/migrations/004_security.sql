@@ -56,3 +56,15 @@ CREATE TABLE totp_recovery (
 	used_at BIGINT
 );
 CREATE INDEX totp_recovery_staff_idx ON totp_recovery (staff_id);
+
+-- Members' phone, birthday and note are sealed (encrypted) by the application; exact and
+-- prefix lookups go through keyed hashes: phone_hash (unique) and member_search (a hash per
+-- phone prefix and the last four digits).
+ALTER TABLE members ADD COLUMN phone_hash TEXT;
+CREATE UNIQUE INDEX members_phone_hash_uq ON members (phone_hash);
+CREATE TABLE member_search (
+	member_id BIGINT NOT NULL REFERENCES members (id),
+	hash TEXT NOT NULL
+);
+CREATE INDEX member_search_hash_idx ON member_search (hash, member_id);
+CREATE INDEX member_search_member_idx ON member_search (member_id);

@@ -1,0 +1,201 @@
+#include "util/keys.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { MAX_KEYS = 16, KEYLEN = 32 };
+
+typedef struct {
+	char id[16];
+	unsigned char enc[KEYLEN], idx[KEYLEN];
+} key;
+
+static key ring[MAX_KEYS];
+static int nkeys;
+
+bool pt_keys_loaded(void)
+{
+	return nkeys > 0;
+}
+
+void pt_keys_default_path(const char *db_url, char *out, int size)
+{
+	if (strncmp(db_url, "postgres", 8) == 0)
+		snprintf(out, (size_t)size, "patron.key");
+	else
+		snprintf(out, (size_t)size, "%s.key",
+		         strncmp(db_url, "sqlite:", 7) == 0 ? db_url + 7 : db_url);
+}
+
+static void new_key(key *k, int serial)
+{
+	snprintf(k->id, sizeof(k->id), "k%d", serial);
+	randombytes_buf(k->enc, KEYLEN);
+	randombytes_buf(k->idx, KEYLEN);
+}
+
+static int write_ring(const char *path, const key *keys, int n, pt_err *err)
+{
+	char tmp[1100];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return pt_err_set(err, PT_UNAVAILABLE, "key_file", "cannot write key file %s",
+		                  "无法写入密钥文件 %s", path);
+	}
+	for (int i = 0; i < n; i++) {
+		char enc[KEYLEN * 2 + 1], idx[KEYLEN * 2 + 1];
+		sodium_bin2hex(enc, sizeof(enc), keys[i].enc, KEYLEN);
+		sodium_bin2hex(idx, sizeof(idx), keys[i].idx, KEYLEN);
+		fprintf(f, "%s %s %s\n", keys[i].id, enc, idx);
+		sodium_memzero(enc, sizeof(enc));
+		sodium_memzero(idx, sizeof(idx));
+	}
+	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0)
+		return pt_err_set(err, PT_UNAVAILABLE, "key_file", "cannot write key file %s",
+		                  "无法写入密钥文件 %s", path);
+	return 0;
+}
+
+int pt_keys_load(const char *path, bool create, pt_err *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f && create) {
+		key k;
+		new_key(&k, 1);
+		if (write_ring(path, &k, 1, err) != 0)
+			return -1;
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return pt_err_set(
+		    err, PT_UNAVAILABLE, "key_file",
+		    "cannot read key file %s (it protects members' personal data; "
+		    "name it with --key-file)",
+		    "无法读取密钥文件 %s（用于保护会员个人数据；请用 --key-file 指定）", path);
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		fchmod(fileno(f), 0600);
+	char line[256];
+	nkeys = 0;
+	while (nkeys < MAX_KEYS && fgets(line, sizeof(line), f)) {
+		char id[16], enc[80], idx[80];
+		if (sscanf(line, "%15s %79s %79s", id, enc, idx) != 3)
+			continue;
+		key *k = &ring[nkeys];
+		size_t n1 = 0, n2 = 0;
+		if (sodium_hex2bin(k->enc, KEYLEN, enc, strlen(enc), NULL, &n1, NULL) != 0 ||
+		    sodium_hex2bin(k->idx, KEYLEN, idx, strlen(idx), NULL, &n2, NULL) != 0 ||
+		    n1 != KEYLEN || n2 != KEYLEN)
+			continue;
+		snprintf(k->id, sizeof(k->id), "%s", id);
+		nkeys++;
+		sodium_memzero(line, sizeof(line));
+	}
+	fclose(f);
+	if (nkeys == 0)
+		return pt_err_set(err, PT_UNAVAILABLE, "key_file", "key file %s holds no key",
+		                  "密钥文件 %s 中没有密钥", path);
+	return 0;
+}
+
+int pt_keys_rotate(const char *path, pt_err *err)
+{
+	key next[MAX_KEYS];
+	int serial = 1;
+	for (int i = 0; i < nkeys; i++) {
+		int s = 0;
+		if (sscanf(ring[i].id, "k%d", &s) == 1 && s >= serial)
+			serial = s + 1;
+	}
+	if (nkeys == MAX_KEYS)
+		return pt_err_set(err, PT_CONFLICT, "key_file",
+		                  "the key file holds %d keys already", "密钥文件已有 %d 个密钥",
+		                  MAX_KEYS);
+	new_key(&next[0], serial);
+	memcpy(next + 1, ring, sizeof(key) * (size_t)nkeys);
+	if (write_ring(path, next, nkeys + 1, err) != 0)
+		return -1;
+	return pt_keys_load(path, false, err);
+}
+
+char *pt_keys_seal(pt_arena *a, const char *purpose, const char *plaintext)
+{
+	if (!plaintext || !nkeys)
+		return plaintext ? pt_arena_strdup(a, plaintext) : NULL;
+	size_t n = strlen(plaintext);
+	size_t len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+	             crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	unsigned char *buf = pt_arena_alloc(a, len);
+	if (!buf)
+		return NULL;
+	randombytes_buf(buf, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	unsigned long long clen;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	    buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
+	    (const unsigned char *)plaintext, n, (const unsigned char *)purpose, strlen(purpose),
+	    NULL, buf, ring[0].enc);
+	size_t b64 = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *out = pt_arena_alloc(a, b64 + strlen(ring[0].id) + 8);
+	if (!out)
+		return NULL;
+	int k = sprintf(out, "pk1.%s.", ring[0].id);
+	sodium_bin2base64(out + k, b64, buf, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+char *pt_keys_open(pt_arena *a, const char *purpose, const char *sealed)
+{
+	if (!sealed || strncmp(sealed, "pk1.", 4) != 0)
+		return sealed ? pt_arena_strdup(a, sealed) : NULL;
+	const char *id = sealed + 4, *dot = strchr(id, '.');
+	if (!dot)
+		return NULL;
+	const key *k = NULL;
+	for (int i = 0; i < nkeys && !k; i++)
+		if (strlen(ring[i].id) == (size_t)(dot - id) &&
+		    strncmp(ring[i].id, id, (size_t)(dot - id)) == 0)
+			k = &ring[i];
+	size_t max = strlen(dot + 1), len = 0;
+	unsigned char *buf = pt_arena_alloc(a, max + 1);
+	if (!k || !buf ||
+	    sodium_base642bin(buf, max, dot + 1, max, NULL, &len, NULL,
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    len < crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+	              crypto_aead_xchacha20poly1305_ietf_ABYTES)
+		return NULL;
+	char *out = pt_arena_alloc(a, len + 1);
+	unsigned long long plen;
+	if (!out || crypto_aead_xchacha20poly1305_ietf_decrypt(
+	                (unsigned char *)out, &plen, NULL,
+	                buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	                len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	                (const unsigned char *)purpose, strlen(purpose), buf, k->enc) != 0)
+		return NULL;
+	out[plen] = '\0';
+	return out;
+}
+
+char *pt_keys_index(pt_arena *a, const char *purpose, const char *value)
+{
+	unsigned char h[32];
+	crypto_generichash_state st;
+	char *hex = pt_arena_alloc(a, 65);
+	if (!hex || !value)
+		return NULL;
+	crypto_generichash_init(&st, nkeys ? ring[0].idx : NULL, nkeys ? KEYLEN : 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)value, strlen(value));
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, 65, h, sizeof(h));
+	return hex;
+}
