@@ -55,6 +55,7 @@ int pt_api_login(pt_req *req, pt_err *err);
 int pt_api_logout(pt_req *req, pt_err *err);
 int pt_api_me(pt_req *req, pt_err *err);
 int pt_api_totp_begin(pt_req *req, pt_err *err);
+int pt_api_me_password(pt_req *req, pt_err *err);
 int pt_api_totp_verify(pt_req *req, pt_err *err);
 int pt_api_totp_disable(pt_req *req, pt_err *err);
 int pt_api_keys_create(pt_req *req, pt_err *err);

@@ -177,3 +177,18 @@ int pt_api_totp_disable(pt_req *req, pt_err *err)
 		return -1;
 	return pt_reply_empty(req, 204);
 }
+
+int pt_api_me_password(pt_req *req, pt_err *err)
+{
+	static const char *const allowed[] = {"current_password", "password", NULL};
+	pt_field current, next;
+	if (pt_json_only(req->body, allowed, err) ||
+	    pt_json_text(req->body, "current_password", PT_F_REQUIRED, 0, 1024, &current, err) ||
+	    pt_json_text(req->body, "password", PT_F_REQUIRED, 0, 1024, &next, err) ||
+	    pt_svc_password_change(&req->ctx, current.s, next.s, err))
+		return -1;
+	req->set_cookie =
+	    pt_arena_printf(req->ctx.arena, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+	                    pt_session_cookie_name(req), req->tls ? "; Secure" : "");
+	return pt_reply_empty(req, 204);
+}

@@ -10,6 +10,7 @@ const pt_route pt_api_routes[] = {
     {PT_POST, "/api/v1/auth/login", pt_api_login, 0, PT_ROUTE_PUBLIC},
     {PT_POST, "/api/v1/auth/logout", pt_api_logout, 0, 0},
     {PT_GET, "/api/v1/me", pt_api_me, 0, 0},
+    {PT_POST, "/api/v1/me/password", pt_api_me_password, 0, 0},
     {PT_POST, "/api/v1/me/totp", pt_api_totp_begin, 0, 0},
     {PT_DELETE, "/api/v1/me/totp", pt_api_totp_disable, 0, 0},
     {PT_POST, "/api/v1/me/totp/verify", pt_api_totp_verify, 0, 0},

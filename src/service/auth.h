@@ -20,6 +20,8 @@ typedef struct {
 int pt_svc_login(pt_ctx *ctx, const char *username, const char *password, const char *totp,
                  pt_login *out, pt_err *err);
 int pt_svc_logout(pt_ctx *ctx, pt_err *err);
+/* A staff member changes their own password; every session of the account ends. */
+int pt_svc_password_change(pt_ctx *ctx, const char *current, const char *next, pt_err *err);
 
 /* The password policy: 12 to 128 characters, not a common password. field names the input. */
 int pt_svc_password_check(const char *password, const char *field, pt_err *err);
