@@ -1,6 +1,7 @@
 #include "util/keys.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +17,17 @@ typedef struct {
 
 static key ring[MAX_KEYS];
 static int nkeys;
+static char ring_path[1024];
+/* Readers copy a key out under the lock; a rotation by another process is picked up when a
+ * value names a key this process has not loaded yet, so serving goes on through a rotation. */
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool pt_keys_loaded(void)
 {
-	return nkeys > 0;
+	pthread_mutex_lock(&ring_lock);
+	bool loaded = nkeys > 0;
+	pthread_mutex_unlock(&ring_lock);
+	return loaded;
 }
 
 void pt_keys_default_path(const char *db_url, char *out, int size)
@@ -66,7 +74,7 @@ static int write_ring(const char *path, const key *keys, int n, pt_err *err)
 	return 0;
 }
 
-int pt_keys_load(const char *path, bool create, pt_err *err)
+static int load_locked(const char *path, bool create, pt_err *err)
 {
 	FILE *f = fopen(path, "r");
 	if (!f && create) {
@@ -86,26 +94,41 @@ int pt_keys_load(const char *path, bool create, pt_err *err)
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
 		fchmod(fileno(f), 0600);
 	char line[256];
-	nkeys = 0;
-	while (nkeys < MAX_KEYS && fgets(line, sizeof(line), f)) {
+	key loaded[MAX_KEYS];
+	int n = 0;
+	while (n < MAX_KEYS && fgets(line, sizeof(line), f)) {
 		char id[16], enc[80], idx[80];
 		if (sscanf(line, "%15s %79s %79s", id, enc, idx) != 3)
 			continue;
-		key *k = &ring[nkeys];
+		key *k = &loaded[n];
 		size_t n1 = 0, n2 = 0;
 		if (sodium_hex2bin(k->enc, KEYLEN, enc, strlen(enc), NULL, &n1, NULL) != 0 ||
 		    sodium_hex2bin(k->idx, KEYLEN, idx, strlen(idx), NULL, &n2, NULL) != 0 ||
 		    n1 != KEYLEN || n2 != KEYLEN)
 			continue;
 		snprintf(k->id, sizeof(k->id), "%s", id);
-		nkeys++;
+		n++;
 		sodium_memzero(line, sizeof(line));
 	}
 	fclose(f);
-	if (nkeys == 0)
+	if (n > 0) {
+		memcpy(ring, loaded, sizeof(key) * (size_t)n);
+		nkeys = n;
+	}
+	sodium_memzero(loaded, sizeof(loaded));
+	if (n == 0)
 		return pt_err_set(err, PT_UNAVAILABLE, "key_file", "key file %s holds no key",
 		                  "密钥文件 %s 中没有密钥", path);
+	snprintf(ring_path, sizeof(ring_path), "%s", path);
 	return 0;
+}
+
+int pt_keys_load(const char *path, bool create, pt_err *err)
+{
+	pthread_mutex_lock(&ring_lock);
+	int rc = load_locked(path, create, err);
+	pthread_mutex_unlock(&ring_lock);
+	return rc;
 }
 
 int pt_keys_rotate(const char *path, pt_err *err)
@@ -125,13 +148,18 @@ int pt_keys_rotate(const char *path, pt_err *err)
 	memcpy(next + 1, ring, sizeof(key) * (size_t)nkeys);
 	if (write_ring(path, next, nkeys + 1, err) != 0)
 		return -1;
+	/* The index key stays the oldest key's, so blind indexes survive rotations. */
 	return pt_keys_load(path, false, err);
 }
 
 char *pt_keys_seal(pt_arena *a, const char *purpose, const char *plaintext)
 {
-	if (!plaintext || !nkeys)
+	if (!plaintext || !pt_keys_loaded())
 		return plaintext ? pt_arena_strdup(a, plaintext) : NULL;
+	key current;
+	pthread_mutex_lock(&ring_lock);
+	current = ring[0];
+	pthread_mutex_unlock(&ring_lock);
 	size_t n = strlen(plaintext);
 	size_t len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
 	             crypto_aead_xchacha20poly1305_ietf_ABYTES;
@@ -143,12 +171,13 @@ char *pt_keys_seal(pt_arena *a, const char *purpose, const char *plaintext)
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
 	    buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
 	    (const unsigned char *)plaintext, n, (const unsigned char *)purpose, strlen(purpose),
-	    NULL, buf, ring[0].enc);
+	    NULL, buf, current.enc);
 	size_t b64 = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *out = pt_arena_alloc(a, b64 + strlen(ring[0].id) + 8);
+	char *out = pt_arena_alloc(a, b64 + strlen(current.id) + 8);
+	sodium_memzero(&current.idx, sizeof(current.idx));
 	if (!out)
 		return NULL;
-	int k = sprintf(out, "pk1.%s.", ring[0].id);
+	int k = sprintf(out, "pk1.%s.", current.id);
 	sodium_bin2base64(out + k, b64, buf, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	return out;
 }
@@ -160,11 +189,23 @@ char *pt_keys_open(pt_arena *a, const char *purpose, const char *sealed)
 	const char *id = sealed + 4, *dot = strchr(id, '.');
 	if (!dot)
 		return NULL;
+	key found;
 	const key *k = NULL;
-	for (int i = 0; i < nkeys && !k; i++)
-		if (strlen(ring[i].id) == (size_t)(dot - id) &&
-		    strncmp(ring[i].id, id, (size_t)(dot - id)) == 0)
-			k = &ring[i];
+	pthread_mutex_lock(&ring_lock);
+	for (int attempt = 0; attempt < 2 && !k; attempt++) {
+		for (int i = 0; i < nkeys && !k; i++)
+			if (strlen(ring[i].id) == (size_t)(dot - id) &&
+			    strncmp(ring[i].id, id, (size_t)(dot - id)) == 0)
+				k = &ring[i];
+		pt_err ignore;
+		if (!k && attempt == 0 && ring_path[0])
+			load_locked(ring_path, false, &ignore);
+	}
+	if (k) {
+		found = *k;
+		k = &found;
+	}
+	pthread_mutex_unlock(&ring_lock);
 	size_t max = strlen(dot + 1), len = 0;
 	unsigned char *buf = pt_arena_alloc(a, max + 1);
 	if (!k || !buf ||
@@ -175,11 +216,14 @@ char *pt_keys_open(pt_arena *a, const char *purpose, const char *sealed)
 		return NULL;
 	char *out = pt_arena_alloc(a, len + 1);
 	unsigned long long plen;
-	if (!out || crypto_aead_xchacha20poly1305_ietf_decrypt(
-	                (unsigned char *)out, &plen, NULL,
-	                buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-	                len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-	                (const unsigned char *)purpose, strlen(purpose), buf, k->enc) != 0)
+	bool opened =
+	    out && crypto_aead_xchacha20poly1305_ietf_decrypt(
+	               (unsigned char *)out, &plen, NULL,
+	               buf + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	               len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	               (const unsigned char *)purpose, strlen(purpose), buf, found.enc) == 0;
+	sodium_memzero(&found, sizeof(found));
+	if (!opened)
 		return NULL;
 	out[plen] = '\0';
 	return out;
@@ -192,7 +236,15 @@ char *pt_keys_index(pt_arena *a, const char *purpose, const char *value)
 	char *hex = pt_arena_alloc(a, 65);
 	if (!hex || !value)
 		return NULL;
-	crypto_generichash_init(&st, nkeys ? ring[0].idx : NULL, nkeys ? KEYLEN : 0, sizeof(h));
+	unsigned char idx[KEYLEN];
+	int have;
+	pthread_mutex_lock(&ring_lock);
+	have = nkeys;
+	if (have)
+		memcpy(idx, ring[nkeys - 1].idx, KEYLEN);
+	pthread_mutex_unlock(&ring_lock);
+	crypto_generichash_init(&st, have ? idx : NULL, have ? KEYLEN : 0, sizeof(h));
+	sodium_memzero(idx, sizeof(idx));
 	crypto_generichash_update(&st, (const unsigned char *)purpose, strlen(purpose) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)value, strlen(value));
 	crypto_generichash_final(&st, h, sizeof(h));

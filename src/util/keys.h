@@ -10,7 +10,7 @@
  * (mode 0600). Each line is one key: "<id> <64 hex: encryption key> <64 hex: index key>"; the
  * first is current, older ones stay so data and backups written under them remain readable.
  * Values are sealed with XChaCha20-Poly1305 as "pk1.<id>.<base64>"; exact lookups use keyed
- * BLAKE2b hashes (blind indexes) under the current index key. */
+ * BLAKE2b hashes (blind indexes) under the oldest key's index key, so they survive rotation. */
 
 /* Loads path; creates it with a new key when it is missing and create is set. */
 int pt_keys_load(const char *path, bool create, pt_err *err);
