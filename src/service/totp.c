@@ -49,17 +49,25 @@ static char *qr_svg(pt_arena *a, const char *text)
 	return svg;
 }
 
-static bool code_valid(const char *secret_b32, const char *code)
+/* A valid code's time step, or -1: a code is good for one step (and the steps either side,
+ * for clocks a little off). */
+static int64_t code_step(const char *secret_b32, const char *code)
 {
 	char *secret = NULL;
 	size_t len = 0;
 	if (!secret_b32 || strlen(code) != 6 ||
 	    oath_base32_decode(secret_b32, strlen(secret_b32), &secret, &len) != OATH_OK)
-		return false;
+		return -1;
 	time_t now = (time_t)(pt_clock_now_ms() / 1000);
-	int rc = oath_totp_validate(secret, len, now, STEP, 0, WINDOW, code);
+	int pos = 0;
+	int rc = oath_totp_validate2(secret, len, now, STEP, 0, WINDOW, &pos, code);
 	free(secret);
-	return rc >= 0;
+	return rc >= 0 ? (int64_t)now / STEP + pos : -1;
+}
+
+static bool code_valid(const char *secret_b32, const char *code)
+{
+	return code_step(secret_b32, code) >= 0;
 }
 
 static char *hash_code(pt_arena *a, const char *code)
@@ -160,9 +168,15 @@ int pt_svc_totp_verify(pt_ctx *ctx, const char *code, const char **codes, pt_err
 int pt_svc_totp_check(pt_db *db, pt_arena *a, const pt_staff *s, const char *code, bool *ok,
                       pt_err *err)
 {
-	*ok = code && code_valid(s->totp_secret, code);
-	if (*ok || !code)
+	*ok = false;
+	if (!code)
 		return 0;
+	/* A code works once: a step already used (an overheard code) is refused. */
+	int64_t step = code_step(s->totp_secret, code);
+	if (step >= 0) {
+		*ok = step > s->totp_last_step;
+		return *ok ? pt_repo_staff_totp_step(db, s->id, step, err) : 0;
+	}
 	char *hash = hash_code(a, code);
 	if (!hash)
 		return pt_err_oom(err);

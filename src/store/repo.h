@@ -13,9 +13,10 @@
 typedef struct {
 	int64_t id;
 	const char *username, *role, *password_hash, *name, *phone;
-	const char *store_ids; /* JSON array; "[]": every store */
+	const char *store_ids;   /* JSON array; "[]": every store */
 	const char *totp_secret; /* base32; pending until totp_enabled */
 	bool totp_enabled;
+	int64_t totp_last_step; /* the last time step a code was accepted for */
 	int64_t created_at, disabled_at, locked_until;
 } pt_staff;
 
@@ -69,6 +70,7 @@ int pt_repo_staff_update(pt_db *db, const pt_staff *s, pt_err *err);
 /* Sets the password hash and ends the account's sessions. */
 int pt_repo_staff_set_password(pt_db *db, int64_t id, const char *hash, pt_err *err);
 int pt_repo_staff_end_sessions(pt_db *db, int64_t id, pt_err *err);
+int pt_repo_staff_totp_step(pt_db *db, int64_t id, int64_t step, pt_err *err);
 int pt_repo_staff_set_totp(pt_db *db, int64_t id, const char *secret, bool enabled, pt_err *err);
 int pt_repo_recovery_replace(pt_db *db, int64_t staff_id, const char *const *hashes, int n,
                              pt_err *err);

@@ -2,7 +2,7 @@
 
 #define STAFF_COLS                                                                                 \
 	"id, username, role, password_hash, created_at, disabled_at, locked_until, name, phone, "  \
-	"store_ids, totp_secret, totp_enabled"
+	"store_ids, totp_secret, totp_enabled, totp_last_step"
 
 static void staff_from(const pt_rows *r, int i, pt_staff *s)
 {
@@ -18,6 +18,7 @@ static void staff_from(const pt_rows *r, int i, pt_staff *s)
 	s->store_ids = pt_rows_get(r, i, 9);
 	s->totp_secret = pt_rows_get(r, i, 10);
 	s->totp_enabled = pt_rows_int(r, i, 11) != 0;
+	s->totp_last_step = pt_rows_int(r, i, 12);
 }
 
 int pt_repo_staff_insert(pt_db *db, pt_arena *a, const pt_staff *s, int64_t *id, pt_err *err)
@@ -390,4 +391,11 @@ int pt_repo_recovery_use(pt_db *db, int64_t staff_id, const char *hash, int64_t 
 		return -1;
 	*ok = changes > 0;
 	return 0;
+}
+
+int pt_repo_staff_totp_step(pt_db *db, int64_t id, int64_t step, pt_err *err)
+{
+	pt_val p[] = {PT_INT(step), PT_INT(id)};
+	return pt_db_exec(db, "UPDATE staff SET totp_last_step = $1 WHERE id = $2", p, 2, NULL,
+	                  err);
 }

@@ -39,6 +39,7 @@ import test_tiers  # noqa: E402,F401
 import test_model  # noqa: E402,F401
 import test_checkout  # noqa: E402,F401
 import test_pii  # noqa: E402,F401
+import test_totp  # noqa: E402,F401
 import test_catalog  # noqa: E402,F401
 import test_security  # noqa: E402,F401
 

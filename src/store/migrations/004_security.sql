@@ -49,6 +49,7 @@ CREATE UNIQUE INDEX roles_name_uq ON roles (name);
 -- stored as hashes.
 ALTER TABLE staff ADD COLUMN totp_secret TEXT;
 ALTER TABLE staff ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE staff ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE totp_recovery (
 	id {{pk}},
 	staff_id BIGINT NOT NULL REFERENCES staff (id),

@@ -1,0 +1,63 @@
+"""Two-factor sign-in: enrolment, codes once each, recovery codes, turning it off."""
+
+import base64
+import hashlib
+import hmac
+import struct
+import time
+
+from harness import API, Group, check, eq, expect, expect_error
+
+group = Group("totp")
+
+
+def code_for(secret, at=None):
+    key = base64.b32decode(secret)
+    step = int(at if at is not None else time.time()) // 30
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    o = digest[-1] & 15
+    return "%06d" % ((struct.unpack(">I", digest[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def login(ctx, username, password, totp=None):
+    c = ctx.client()
+    body = {"username": username, "password": password}
+    if totp is not None:
+        body["totp"] = totp
+    return c.post(f"{API}/auth/login", body)
+
+
+@group.test
+def enrol_use_and_disable(ctx):
+    name, password = f"tfa{ctx.uniq()}", "two factor pass phrase"
+    expect(ctx.owner.post(f"{API}/staff", {"username": name, "password": password,
+                                           "role": "cashier"}), 201)
+    me = ctx.login(name, password)
+    e = expect(me.post(f"{API}/me/totp", {}), 200)
+    check(e["otpauth_uri"].startswith("otpauth://totp/Patron:"), e["otpauth_uri"])
+    check(e["qr_svg"].startswith("<svg") and "path" in e["qr_svg"], "QR code as SVG")
+    expect_error(me.post(f"{API}/me/totp/verify", {"code": "000000"}), 400, "invalid_argument",
+                 field="code")
+    # Sign-in does not need a code until enrolment is confirmed.
+    expect(login(ctx, name, password), 200)
+    # Codes of the last step, so the sign-in below is the first use of the current one.
+    v = expect(me.post(f"{API}/me/totp/verify",
+                       {"code": code_for(e["secret"], time.time() - 30)}), 200)
+    eq(len(v["recovery_codes"]), 10, "recovery codes")
+    expect_error(login(ctx, name, password), 401, "unauthenticated", field="totp")
+    expect_error(login(ctx, name, password, "123456" if code_for(e["secret"]) != "123456"
+                       else "654321"), 401, "unauthenticated", field="totp")
+    good = code_for(e["secret"])
+    expect(login(ctx, name, password, good), 200)
+    expect_error(login(ctx, name, password, good), 401, "unauthenticated", field="totp")
+    rc = v["recovery_codes"][0]
+    expect(login(ctx, name, password, rc), 200)
+    expect_error(login(ctx, name, password, rc), 401, "unauthenticated", field="totp")
+    expect_error(me.post(f"{API}/me/totp", {}), 409, "conflict")
+    expect(me.delete(f"{API}/me/totp", body={"code": v["recovery_codes"][1]}), 204)
+    expect(login(ctx, name, password), 200)
+
+
+@group.test
+def keys_have_no_second_factor(ctx):
+    expect_error(ctx.api.post(f"{API}/me/totp", {}), 403, "permission_denied")
