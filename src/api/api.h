@@ -32,7 +32,7 @@ int pt_json_bool(json_t *obj, const char *key, unsigned flags, pt_field *out, pt
 int pt_json_id_array(pt_arena *a, json_t *body, const char *key, const char **out, pt_err *err);
 /* An RFC 3339 time into epoch milliseconds; *present false when absent or null. */
 int pt_json_time_field(json_t *body, const char *key, unsigned flags, int64_t *ms, bool *present,
-		       pt_err *err);
+                       pt_err *err);
 int pt_json_array(json_t *obj, const char *key, unsigned flags, int max_items, pt_field *out,
                   pt_err *err);
 /* Checks a text value that did not come from JSON (a query argument), by the same rules. */

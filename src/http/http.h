@@ -57,7 +57,7 @@ struct pt_req {
 	const char *param_names[PT_MAX_PATH_PARAMS];
 	char *param_values[PT_MAX_PATH_PARAMS];
 	bool english;
-	bool tls; /* the request came over TLS: cookies are Secure and __Host- prefixed */
+	bool tls;   /* the request came over TLS: cookies are Secure and __Host- prefixed */
 	void *conn; /* the server's connection, for headers and query arguments */
 	/* The reply, set by pt_reply_*. */
 	int status;

@@ -53,7 +53,6 @@ const char *pt_perm_name(int bit);
 /* Parses one name; 0 when unknown. */
 pt_perm pt_perm_parse(const char *name);
 
-
 /* Who is calling, and with what: passed to every service operation. */
 typedef struct {
 	pt_db *db;

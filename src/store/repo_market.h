@@ -19,23 +19,22 @@ typedef struct {
 } pt_coupon;
 
 int pt_repo_template_insert(pt_db *db, pt_arena *a, const pt_coupon_template *t, int64_t *id,
-			    pt_err *err);
+                            pt_err *err);
 int pt_repo_template_get(pt_db *db, pt_arena *a, int64_t id, bool lock, pt_coupon_template *out,
-			 bool *found, pt_err *err);
+                         bool *found, pt_err *err);
 int pt_repo_template_list(pt_db *db, pt_arena *a, int64_t after_id, int limit,
-			  pt_coupon_template **out, int *n, pt_err *err);
+                          pt_coupon_template **out, int *n, pt_err *err);
 int pt_repo_template_add_issued(pt_db *db, int64_t id, int64_t count, pt_err *err);
 int pt_repo_coupon_insert(pt_db *db, pt_arena *a, const pt_coupon *c, int64_t *id, pt_err *err);
 int pt_repo_coupon_count(pt_db *db, pt_arena *a, int64_t template_id, int64_t member_id,
-			 int64_t *count, pt_err *err);
+                         int64_t *count, pt_err *err);
 /* by: "code" or "id". */
 int pt_repo_coupon_find(pt_db *db, pt_arena *a, const char *by, const char *code, int64_t id,
-			pt_coupon *out, bool *found, pt_err *err);
+                        pt_coupon *out, bool *found, pt_err *err);
 int pt_repo_member_coupons(pt_db *db, pt_arena *a, int64_t member_id, int64_t after_id, int limit,
-			   pt_coupon **out, int *n, pt_err *err);
+                           pt_coupon **out, int *n, pt_err *err);
 /* Marks an active coupon used; *ok false when it was not active any more. */
-int pt_repo_coupon_use(pt_db *db, int64_t id, int64_t order_id, int64_t now, bool *ok,
-		       pt_err *err);
+int pt_repo_coupon_use(pt_db *db, int64_t id, int64_t order_id, int64_t now, bool *ok, pt_err *err);
 int pt_repo_coupon_restore(pt_db *db, int64_t id, pt_err *err);
 
 typedef struct {
@@ -45,12 +44,12 @@ typedef struct {
 } pt_promotion;
 
 int pt_repo_promotion_insert(pt_db *db, pt_arena *a, const pt_promotion *p, int64_t *id,
-			     pt_err *err);
+                             pt_err *err);
 int pt_repo_promotion_update(pt_db *db, const pt_promotion *p, pt_err *err);
 int pt_repo_promotion_get(pt_db *db, pt_arena *a, int64_t id, pt_promotion *out, bool *found,
-			  pt_err *err);
+                          pt_err *err);
 /* at > 0: only those running at that instant. */
 int pt_repo_promotion_list(pt_db *db, pt_arena *a, int64_t at, int64_t after_id, int limit,
-			   pt_promotion **out, int *n, pt_err *err);
+                           pt_promotion **out, int *n, pt_err *err);
 
 #endif

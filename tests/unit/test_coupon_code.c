@@ -31,7 +31,8 @@ static void codes_round_trip_and_catch_typos(void **state)
 		int k = 0;
 		for (int i = 0; code[i]; i++)
 			if (code[i] != '-')
-				typed[k++] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] + 32 : code[i]);
+				typed[k++] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] + 32
+				                                                     : code[i]);
 		typed[k] = '\0';
 		assert_int_equal(pt_coupon_code_normalize(typed, back), 0);
 		assert_string_equal(code, back);
@@ -61,8 +62,8 @@ static void refuses_what_is_not_a_code(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(codes_round_trip_and_catch_typos),
-		cmocka_unit_test(refuses_what_is_not_a_code),
+	    cmocka_unit_test(codes_round_trip_and_catch_typos),
+	    cmocka_unit_test(refuses_what_is_not_a_code),
 	};
 	return cmocka_run_group_tests_name("coupon_code", tests, NULL, NULL);
 }
