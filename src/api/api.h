@@ -74,6 +74,8 @@ int pt_api_members_erase(pt_req *req, pt_err *err);
 int pt_api_members_export(pt_req *req, pt_err *err);
 int pt_api_settings_points_get(pt_req *req, pt_err *err);
 int pt_api_settings_points_put(pt_req *req, pt_err *err);
+int pt_api_settings_security_get(pt_req *req, pt_err *err);
+int pt_api_settings_security_put(pt_req *req, pt_err *err);
 int pt_api_ledger_list(pt_req *req, pt_err *err);
 int pt_api_points_adjust(pt_req *req, pt_err *err);
 int pt_api_reminders_expiring(pt_req *req, pt_err *err);

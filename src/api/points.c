@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "core/card.h"
 #include "service/points.h"
+#include "service/security.h"
 
 static json_t *entry_json(const pt_ledger_row *e)
 {
@@ -100,4 +101,20 @@ int pt_api_reminders_expiring(pt_req *req, pt_err *err)
 		                                       "expires_on", rows[i].expires_on));
 	}
 	return pt_list_reply(req, items, limit, n > limit ? rows[limit - 1].member.id : 0);
+}
+
+int pt_api_settings_security_get(pt_req *req, pt_err *err)
+{
+	pt_security_rules rules;
+	if (pt_svc_security_rules(req->ctx.db, req->ctx.arena, &rules, err) != 0)
+		return -1;
+	return pt_reply_json(req, 200, pt_security_rules_json(&rules));
+}
+
+int pt_api_settings_security_put(pt_req *req, pt_err *err)
+{
+	pt_security_rules rules;
+	if (pt_svc_security_put(&req->ctx, req->body, &rules, err) != 0)
+		return -1;
+	return pt_reply_json(req, 200, pt_security_rules_json(&rules));
 }

@@ -38,6 +38,8 @@ const pt_route pt_api_routes[] = {
 
     {PT_GET, "/api/v1/settings/points", pt_api_settings_points_get, PT_PERM_SETTINGS_READ, 0},
     {PT_PUT, "/api/v1/settings/points", pt_api_settings_points_put, PT_PERM_SETTINGS_WRITE, 0},
+    {PT_GET, "/api/v1/settings/security", pt_api_settings_security_get, PT_PERM_SETTINGS_READ, 0},
+    {PT_PUT, "/api/v1/settings/security", pt_api_settings_security_put, PT_PERM_SETTINGS_WRITE, 0},
     {PT_GET, "/api/v1/reminders/points-expiring", pt_api_reminders_expiring, PT_PERM_POINTS_READ,
      0},
 

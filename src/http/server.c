@@ -544,6 +544,16 @@ static enum MHD_Result dispatch(request *r)
 	if (!(rt->flags & PT_ROUTE_PUBLIC)) {
 		if (authenticate(r, &err) != 0)
 			return send_error(r, &err, NULL);
+		if (req->ctx.totp_pending && strcmp(rt->pattern, "/api/v1/me") != 0 &&
+		    strncmp(rt->pattern, "/api/v1/me/", 11) != 0 &&
+		    strcmp(rt->pattern, "/api/v1/auth/logout") != 0) {
+			pt_err_set(
+			    &err, PT_PERMISSION_DENIED, NULL,
+			    "your role must use two-factor sign-in: enrol at POST /api/v1/me/totp "
+			    "first",
+			    "您的角色须使用两步验证：请先在 POST /api/v1/me/totp 开启");
+			return send_error(r, &err, NULL);
+		}
 		if (pt_svc_require(&req->ctx, rt->perm, &err) != 0) {
 			pt_svc_audit_refusal(&req->ctx, "permission_denied", "route", 0,
 			                     json_pack("{s:s, s:s}", "method", req->method_name,

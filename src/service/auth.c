@@ -6,6 +6,7 @@
 #include "core/password.h"
 #include "core/text.h"
 #include "service/audit.h"
+#include "service/security.h"
 #include "service/staff.h"
 #include "service/totp.h"
 #include "util/clock.h"
@@ -128,6 +129,10 @@ int pt_svc_auth_session(pt_ctx *ctx, const char *token, const char **csrf, pt_er
 	if (pt_svc_role_perms(ctx->db, ctx->arena, staff.role, &ctx->perms, err) != 0 ||
 	    pt_store_ids_parse(ctx->arena, staff.store_ids, &ctx->stores, &ctx->nstores) != 0)
 		return -1;
+	pt_security_rules rules;
+	if (pt_svc_security_rules(ctx->db, ctx->arena, &rules, err) != 0)
+		return -1;
+	ctx->totp_pending = !staff.totp_enabled && pt_security_requires_totp(&rules, staff.role);
 	*csrf = s.csrf_token;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "service/catalog.h"
 #include "service/market.h"
 #include "service/points.h"
+#include "service/security.h"
 #include "service/tiers.h"
 #include "store/repo_orders.h"
 #include "util/clock.h"
@@ -680,6 +681,16 @@ static int refund_tx(pt_db *db, void *arg, pt_err *err)
 			                  "超过订单 %lld 的可退数量", (long long)o.id);
 		return pt_err_set(err, pe.code, field, "cannot refund order %lld as asked",
 		                  "无法按要求退订单 %lld", (long long)o.id);
+	}
+	if (ctx->role && strcmp(ctx->role, "cashier") == 0) {
+		pt_security_rules sec;
+		if (pt_svc_security_rules(db, a, &sec, err) != 0)
+			return -1;
+		if (sec.has_refund_limit && r.cash > sec.cashier_refund_limit)
+			return pt_err_set(err, PT_PERMISSION_DENIED, "lines",
+			                  "a cashier may refund up to %lld at once; ask a manager",
+			                  "收银员单次最多可退 %lld，请找店长处理",
+			                  (long long)sec.cashier_refund_limit);
 	}
 	pt_refund_row row = {.order_id = o.id,
 	                     .member_id = o.member_id,

@@ -68,6 +68,7 @@ typedef struct {
 	 * nstores 0: every store. */
 	const int64_t *stores;
 	int nstores;
+	bool totp_pending; /* must enrol two-factor before doing anything else */
 	const char *request_id;
 	const char *ip;
 } pt_ctx;

@@ -61,3 +61,48 @@ def enrol_use_and_disable(ctx):
 @group.test
 def keys_have_no_second_factor(ctx):
     expect_error(ctx.api.post(f"{API}/me/totp", {}), 403, "permission_denied")
+
+
+@group.test
+def owner_requires_two_factor_for_managers(ctx):
+    name, password = f"mgr{ctx.uniq()}", "manager pass phrase 1"
+    expect(ctx.owner.put(f"{API}/settings/security", {"require_totp_for": ["manager"]}), 200)
+    try:
+        expect(ctx.owner.post(f"{API}/staff", {"username": name, "password": password,
+                                               "role": "manager"}), 201)
+        mgr = ctx.login(name, password)
+        expect_error(mgr.get(f"{API}/members"), 403, "permission_denied")
+        expect(mgr.get(f"{API}/me"), 200)
+        e = expect(mgr.post(f"{API}/me/totp", {}), 200)
+        expect(mgr.post(f"{API}/me/totp/verify",
+                        {"code": code_for(e["secret"], time.time() - 30)}), 200)
+        expect(mgr.get(f"{API}/members"), 200)
+        expect_error(ctx.owner.put(f"{API}/settings/security", {"require_totp_for": ["x"]}),
+                     400, "invalid_argument", field="require_totp_for")
+    finally:
+        expect(ctx.owner.put(f"{API}/settings/security", {"require_totp_for": []}), 200)
+
+
+@group.test
+def cashier_refund_limit(ctx):
+    rules = expect(ctx.owner.put(f"{API}/settings/security", {"cashier_refund_limit": 500}), 200)
+    eq(rules["cashier_refund_limit"], 500, "limit stored")
+    expect_error(ctx.owner.put(f"{API}/settings/security", {"cashier_refund_limit": -1}), 400,
+                 "invalid_argument", field="cashier_refund_limit")
+    sid = expect(ctx.owner.post(f"{API}/stores", {"code": f"T{ctx.uniq()}", "name": "退货店"}),
+                 201)["id"]
+    name, password = f"cash{ctx.uniq()}", "cashier pass phrase 1"
+    expect(ctx.owner.post(f"{API}/staff", {"username": name, "password": password,
+                                           "role": "cashier", "store_ids": [sid]}), 201)
+    cashier = ctx.login(name, password)
+    items = [{"name": "开放商品", "unit_price": 1000, "qty": 1}]
+    order = expect(cashier.post(f"{API}/checkout", {"store_id": sid, "items": items},
+                                headers={"Idempotency-Key": f"k{ctx.uniq()}"}), 201)
+    expect_error(cashier.post(f"{API}/orders/{order['order_id']}/refund", {},
+                              headers={"Idempotency-Key": f"k{ctx.uniq()}"}), 403,
+                 "permission_denied")
+    eq(expect(ctx.owner.get(f"{API}/orders/{order['order_id']}"), 200)["refunds"], [],
+       "nothing refunded")
+    expect(ctx.owner.put(f"{API}/settings/security", {"cashier_refund_limit": None}), 200)
+    expect(cashier.post(f"{API}/orders/{order['order_id']}/refund", {},
+                        headers={"Idempotency-Key": f"k{ctx.uniq()}"}), 201)
