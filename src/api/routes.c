@@ -5,7 +5,7 @@
 
 const pt_route pt_api_routes[] = {
     {PT_GET, "/healthz", pt_api_healthz, 0, PT_ROUTE_PUBLIC},
-    {PT_GET, "/metrics", pt_api_metrics, PT_PERM_METRICS_READ, PT_ROUTE_TEXT},
+    {PT_GET, "/metrics", pt_api_metrics, PT_PERM_METRICS_READ, 0},
 
     {PT_POST, "/api/v1/auth/login", pt_api_login, 0, PT_ROUTE_PUBLIC},
     {PT_POST, "/api/v1/auth/logout", pt_api_logout, 0, 0},

@@ -21,7 +21,6 @@ typedef int (*pt_handler)(pt_req *req, pt_err *err);
 
 enum {
 	PT_ROUTE_PUBLIC = 1,     /* no credentials needed */
-	PT_ROUTE_TEXT = 2,       /* handler answers text (metrics), not JSON */
 	PT_ROUTE_IDEMPOTENT = 4, /* needs an Idempotency-Key; runs once per key (API.md) */
 	PT_ROUTE_TEST_CLOCK = 8, /* exists only under serve --test-clock */
 };

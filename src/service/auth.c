@@ -379,7 +379,7 @@ static int key_create_tx(pt_db *db, void *arg, pt_err *err)
 		                  "a key you create works in one of your stores: give store_id",
 		                  "您创建的密钥须属于您管理的门店：请提供 store_id");
 	if (k->in->store_id && !pt_ctx_store_ok(k->ctx, k->in->store_id))
-		return pt_svc_store_hidden("store", k->in->store_id, err);
+		return pt_svc_store_hidden(k->in->store_id, err);
 	if (k->in->store_id) {
 		pt_store st;
 		bool found = false;

@@ -110,7 +110,7 @@ static int store_exists(pt_ctx *ctx, pt_db *db, pt_arena *a, int64_t id, const c
 	pt_store s;
 	bool found = false;
 	if (!pt_ctx_store_ok(ctx, id))
-		return pt_svc_store_hidden("store", id, err);
+		return pt_svc_store_hidden(id, err);
 	if (pt_repo_store_get(db, a, id, &s, &found, err) != 0)
 		return -1;
 	if (!found)
@@ -248,7 +248,7 @@ int pt_svc_stock_list(pt_ctx *ctx, int64_t store_id, bool only_low, int64_t afte
                       pt_stock_row **out, int *n, pt_err *err)
 {
 	if (store_id && !pt_ctx_store_ok(ctx, store_id))
-		return pt_svc_store_hidden("store", store_id, err);
+		return pt_svc_store_hidden(store_id, err);
 	if (!ctx->nstores || store_id)
 		return pt_repo_stock_list(ctx->db, ctx->arena, store_id, only_low, after_key, limit,
 		                          out, n, err);

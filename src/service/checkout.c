@@ -497,7 +497,7 @@ static int checkout_tx(pt_db *db, void *arg, pt_err *err)
 	if (pt_repo_store_get(db, x->ctx->arena, x->in->store_id, &b.store, &found, err) != 0)
 		return -1;
 	if (found && !pt_ctx_store_ok(x->ctx, b.store.id))
-		return pt_svc_store_hidden("store", b.store.id, err);
+		return pt_svc_store_hidden(b.store.id, err);
 	if (!found)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "store_id", "store %lld does not exist",
 		                  "门店 %lld 不存在", (long long)x->in->store_id);

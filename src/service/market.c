@@ -250,10 +250,8 @@ int pt_svc_promotion_list(pt_ctx *ctx, bool active_only, int64_t after_id, int l
 	                              after_id, limit, out, n, err);
 }
 
-/* The api layer reads and checks a promotion; a patch arrives here as the merged whole. */
-int pt_svc_promotion_patch(pt_ctx *ctx, int64_t id, json_t *patch, pt_promotion *out, pt_err *err)
+int pt_svc_promotion_patch(pt_ctx *ctx, int64_t id, pt_promotion *out, pt_err *err)
 {
-	(void)patch;
 	out->id = id;
 	out->updated_at = pt_clock_now_ms();
 	return pt_repo_promotion_update(ctx->db, out, err);

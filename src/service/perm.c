@@ -57,9 +57,8 @@ bool pt_ctx_store_ok(const pt_ctx *ctx, int64_t store_id)
 	return false;
 }
 
-int pt_svc_store_hidden(const char *what, int64_t id, pt_err *err)
+int pt_svc_store_hidden(int64_t id, pt_err *err)
 {
-	(void)what;
 	return pt_err_set(err, PT_NOT_FOUND, NULL, "no such resource (%lld)", "资源不存在（%lld）",
 	                  (long long)id);
 }

@@ -83,6 +83,6 @@ int pt_svc_require(const pt_ctx *ctx, unsigned perm, pt_err *err);
 /* True when the caller may see the store's data. */
 bool pt_ctx_store_ok(const pt_ctx *ctx, int64_t store_id);
 /* The answer for another store's data: 404, never a hint that it exists. */
-int pt_svc_store_hidden(const char *what, int64_t id, pt_err *err);
+int pt_svc_store_hidden(int64_t id, pt_err *err);
 
 #endif

@@ -187,7 +187,7 @@ static int visible(pt_ctx *ctx, const pt_staff *s, pt_err *err)
 	for (int i = 0; i < n; i++)
 		if (pt_ctx_store_ok(ctx, ids[i]))
 			return 0;
-	return pt_svc_store_hidden("staff member", s->id, err);
+	return pt_svc_store_hidden(s->id, err);
 }
 
 int pt_svc_staff_read(pt_ctx *ctx, int64_t id, pt_staff *out, pt_err *err)
@@ -196,7 +196,7 @@ int pt_svc_staff_read(pt_ctx *ctx, int64_t id, pt_staff *out, pt_err *err)
 	if (pt_repo_staff_by_id(ctx->db, ctx->arena, id, out, &found, err) != 0)
 		return -1;
 	if (!found)
-		return pt_svc_store_hidden("staff member", id, err);
+		return pt_svc_store_hidden(id, err);
 	return visible(ctx, out, err);
 }
 

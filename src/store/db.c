@@ -121,6 +121,17 @@ int64_t pt_rows_int(const pt_rows *r, int row, int col)
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
+int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *err)
+{
+	*ids = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(r->nrows + 1));
+	if (!*ids)
+		return pt_err_oom(err);
+	for (int i = 0; i < r->nrows; i++)
+		(*ids)[i] = pt_rows_int(r, i, 0);
+	*n = r->nrows;
+	return 0;
+}
+
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 {
 	/* Inside a transaction already (an idempotent request wraps its handler in one): join

@@ -60,6 +60,8 @@ int pt_db_exec_script(pt_db *db, const char *sql, pt_err *err);
 
 const char *pt_rows_get(const pt_rows *r, int row, int col);
 int64_t pt_rows_int(const pt_rows *r, int row, int col);
+/* The first column of every row as integers, into the arena (ids of a batch). */
+int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *err);
 
 /* Runs fn inside one transaction and commits; rolls back on failure and runs it again, a
  * bounded number of times, when the failure is retryable. fn returns 0 or -1 with err set.

@@ -200,13 +200,7 @@ int pt_repo_members_with_expired(pt_db *db, pt_arena *a, const char *today, int6
 	                "ORDER BY member_id LIMIT $3",
 	                p, 3, &r, err) != 0)
 		return -1;
-	*ids = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(r.nrows + 1));
-	if (!*ids)
-		return pt_err_oom(err);
-	for (int i = 0; i < r.nrows; i++)
-		(*ids)[i] = pt_rows_int(&r, i, 0);
-	*n = r.nrows;
-	return 0;
+	return pt_rows_ids(a, &r, ids, n, err);
 }
 
 #define LEDGER_SQL                                                                                 \

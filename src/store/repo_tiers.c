@@ -170,13 +170,7 @@ int pt_repo_member_ids(pt_db *db, pt_arena *a, int64_t after_id, int limit, int6
 	                "LIMIT $2",
 	                p, 2, &r, err) != 0)
 		return -1;
-	*ids = pt_arena_alloc(a, sizeof(int64_t) * (size_t)(r.nrows + 1));
-	if (!*ids)
-		return pt_err_oom(err);
-	for (int i = 0; i < r.nrows; i++)
-		(*ids)[i] = pt_rows_int(&r, i, 0);
-	*n = r.nrows;
-	return 0;
+	return pt_rows_ids(a, &r, ids, n, err);
 }
 
 int pt_repo_tier_assign_all(pt_db *db, int64_t tier_id, int64_t now, pt_err *err)
