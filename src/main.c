@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "http/http.h"
 #include "service/auth.h"
+#include "service/backup.h"
 #include "service/jobs.h"
 #include "service/points.h"
 #include "service/setup.h"
@@ -33,6 +34,7 @@ static const struct {
     {"jobs", "run a periodic job now: patron jobs expire | patron jobs tiers"},
     {"staff", "staff accounts from the shell: patron staff add|reset-password|disable"},
     {"keys", "patron keys rotate: re-seal members' personal data under a new key"},
+    {"backup", "patron backup OUT: an online copy of the database, with OUT.sha256 beside it"},
     {"version", "print the version"},
     {"help", "show this help, or the settings of one command: patron help serve"},
 };
@@ -293,6 +295,23 @@ static int cmd_staff(void)
 	return 0;
 }
 
+static const char *backup_out;
+
+static int cmd_backup(void)
+{
+	pt_err err = {0};
+	pt_db *db = open_migrated(&err);
+	if (!db)
+		return fail(&err);
+	char sha[65];
+	int rc = pt_svc_backup(db, backup_out, sha, &err);
+	pt_db_close(db);
+	if (rc != 0)
+		return fail(&err);
+	printf("backup: %s written (sha256 %s, in %s.sha256)\n", backup_out, sha, backup_out);
+	return 0;
+}
+
 static int cmd_serve(void)
 {
 	pt_err err = {0};
@@ -366,6 +385,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		run = cmd_keys;
+		argv++;
+		argc--;
+	} else if (!strcmp(cmd, "backup")) {
+		if (argc < 3 || strncmp(argv[2], "-", 1) == 0) {
+			fprintf(stderr, "usage: patron backup OUT [--db URL] [--key-file PATH]\n");
+			return 2;
+		}
+		backup_out = argv[2];
+		run = cmd_backup;
 		argv++;
 		argc--;
 	} else if (!strcmp(cmd, "staff")) {

@@ -48,6 +48,14 @@ json_t *pt_json_time(int64_t ms);
 json_t *pt_json_opt_str(const char *s);
 json_t *pt_json_opt_id(int64_t id);
 
+/* Personal data as the caller may see it: without members.pii a phone comes back masked
+ * (138****1234) and a birthday without its year (--MM-DD, ISO 8601). */
+const char *pt_api_phone(pt_req *req, const char *phone);
+json_t *pt_api_birthday(pt_req *req, const char *birthday);
+/* Records that full phones of these members were shown to the caller (one entry per
+ * request); nothing when the caller sees them masked. */
+int pt_api_audit_pii_read(pt_req *req, const int64_t *member_ids, int n, pt_err *err);
+
 /* Handlers */
 int pt_api_healthz(pt_req *req, pt_err *err);
 int pt_api_metrics(pt_req *req, pt_err *err);

@@ -1,7 +1,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "core/card.h"
 #include "core/dates.h"
 #include "core/text.h"
 #include "service/audit.h"
@@ -16,12 +15,6 @@ enum { MAX_TAGS = 20 };
 
 static json_t *member_json(pt_req *req, const pt_member *m)
 {
-	char masked[32];
-	const char *phone = m->phone;
-	if (!pt_ctx_can(&req->ctx, PT_PERM_MEMBERS_PII)) {
-		pt_phone_mask(m->phone, masked, sizeof(masked));
-		phone = masked;
-	}
 	json_error_t jerr;
 	json_t *tags = json_loads(m->tags ? m->tags : "[]", 0, &jerr);
 	json_t *tier = m->tier_id ? json_pack("{s:I, s:s?}", "id", (json_int_t)m->tier_id, "name",
@@ -32,16 +25,17 @@ static json_t *member_json(pt_req *req, const pt_member *m)
 		json_array_append_new(expiring, json_pack("{s:I, s:s}", "points",
 		                                          (json_int_t)m->expiring[i].remaining,
 		                                          "expires_on", m->expiring[i].expires_on));
-	return json_pack(
-	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, "
-	    "s:o, s:I, s:o, s:o}",
-	    "id", (json_int_t)m->id, "card_no", m->card_no, "name", m->name, "phone", phone,
-	    "gender", pt_json_opt_str(m->gender), "birthday", pt_json_opt_str(m->birthday),
-	    "store_id", pt_json_opt_id(m->store_id), "referral_code", m->referral_code,
-	    "referrer_id", pt_json_opt_id(m->referrer_id), "tags", tags ? tags : json_array(),
-	    "note", pt_json_opt_str(m->note), "tier", tier, "points", (json_int_t)m->spendable,
-	    "points_expiring", expiring, "total_spend", (json_int_t)m->total_spend, "created_at",
-	    pt_json_time(m->created_at), "updated_at", pt_json_time(m->updated_at));
+	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, "
+	                 "s:o, s:I, s:o, s:o}",
+	                 "id", (json_int_t)m->id, "card_no", m->card_no, "name", m->name, "phone",
+	                 pt_api_phone(req, m->phone), "gender", pt_json_opt_str(m->gender),
+	                 "birthday", pt_api_birthday(req, m->birthday), "store_id",
+	                 pt_json_opt_id(m->store_id), "referral_code", m->referral_code,
+	                 "referrer_id", pt_json_opt_id(m->referrer_id), "tags",
+	                 tags ? tags : json_array(), "note", pt_json_opt_str(m->note), "tier", tier,
+	                 "points", (json_int_t)m->spendable, "points_expiring", expiring,
+	                 "total_spend", (json_int_t)m->total_spend, "created_at",
+	                 pt_json_time(m->created_at), "updated_at", pt_json_time(m->updated_at));
 }
 
 static int check_phone(const char *key, const char *s, pt_err *err)
@@ -172,7 +166,8 @@ int pt_api_members_patch(pt_req *req, pt_err *err)
 	pt_member_input in;
 	pt_member m;
 	if (pt_req_id(req, "id", &id, err) || read_member(req, false, &in, err) ||
-	    pt_svc_member_patch(&req->ctx, id, &in, &m, err))
+	    pt_svc_member_patch(&req->ctx, id, &in, &m, err) ||
+	    pt_api_audit_pii_read(req, &m.id, 1, err))
 		return -1;
 	return pt_reply_json(req, 200, member_json(req, &m));
 }
@@ -181,7 +176,8 @@ int pt_api_members_get(pt_req *req, pt_err *err)
 {
 	int64_t id;
 	pt_member m;
-	if (pt_req_id(req, "id", &id, err) || pt_svc_member_get(&req->ctx, id, &m, err))
+	if (pt_req_id(req, "id", &id, err) || pt_svc_member_get(&req->ctx, id, &m, err) ||
+	    pt_api_audit_pii_read(req, &m.id, 1, err))
 		return -1;
 	return pt_reply_json(req, 200, member_json(req, &m));
 }
@@ -217,6 +213,9 @@ int pt_api_members_lookup(pt_req *req, pt_err *err)
 		return -1;
 	pt_member m;
 	if (pt_svc_member_lookup(&req->ctx, by, value, &m, err) != 0)
+		return -1;
+	/* Found by the phone itself: the answer tells the caller nothing new. */
+	if (strcmp(by, "phone") != 0 && pt_api_audit_pii_read(req, &m.id, 1, err) != 0)
 		return -1;
 	return pt_reply_json(req, 200, member_json(req, &m));
 }
@@ -257,9 +256,18 @@ int pt_api_members_search(pt_req *req, pt_err *err)
 	pt_member *members;
 	if (pt_svc_member_search(&req->ctx, &f, &members, &n, err) != 0)
 		return -1;
+	int shown = n > limit ? limit : n;
+	int64_t *ids = pt_arena_alloc(req->ctx.arena, sizeof(*ids) * (size_t)(shown + 1));
 	json_t *items = json_array();
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		json_array_append_new(items, member_json(req, &members[i]));
+		if (i < shown)
+			ids[i] = members[i].id;
+	}
+	if (pt_api_audit_pii_read(req, ids, shown, err) != 0) {
+		json_decref(items);
+		return -1;
+	}
 	return pt_list_reply(req, items, limit, n > limit ? members[limit - 1].id : 0);
 }
 

@@ -1,7 +1,6 @@
 #include <stdlib.h>
 
 #include "api/api.h"
-#include "core/card.h"
 #include "service/points.h"
 #include "service/security.h"
 
@@ -86,19 +85,20 @@ int pt_api_reminders_expiring(pt_req *req, pt_err *err)
 	if (pt_list_params(req, &after, &limit, err) ||
 	    pt_svc_reminders_expiring(&req->ctx, (int)within, after, limit + 1, &rows, &n, err))
 		return -1;
+	int shown = n > limit ? limit : n;
+	int64_t *ids = pt_arena_alloc(req->ctx.arena, sizeof(*ids) * (size_t)(shown + 1));
+	for (int i = 0; i < shown; i++)
+		ids[i] = rows[i].member.id;
+	if (pt_api_audit_pii_read(req, ids, shown, err) != 0)
+		return -1;
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++) {
 		const pt_member *m = &rows[i].member;
-		char masked[32];
-		const char *phone = m->phone;
-		if (!pt_ctx_can(&req->ctx, PT_PERM_MEMBERS_PII)) {
-			pt_phone_mask(m->phone, masked, sizeof(masked));
-			phone = masked;
-		}
 		json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:I, s:s}", "member_id",
 		                                       (json_int_t)m->id, "name", m->name, "phone",
-		                                       phone, "points", (json_int_t)rows[i].points,
-		                                       "expires_on", rows[i].expires_on));
+		                                       pt_api_phone(req, m->phone), "points",
+		                                       (json_int_t)rows[i].points, "expires_on",
+		                                       rows[i].expires_on));
 	}
 	return pt_list_reply(req, items, limit, n > limit ? rows[limit - 1].member.id : 0);
 }

@@ -1,7 +1,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "core/card.h"
 #include "core/text.h"
 #include "service/auth.h"
 #include "service/staff.h"
@@ -20,17 +19,11 @@ static json_t *perms_json(unsigned perms)
 
 static json_t *staff_json(pt_req *req, const pt_staff *s)
 {
-	char masked[32];
-	const char *phone = s->phone;
-	if (phone && !pt_ctx_can(&req->ctx, PT_PERM_MEMBERS_PII)) {
-		pt_phone_mask(phone, masked, sizeof(masked));
-		phone = masked;
-	}
 	json_error_t e;
 	json_t *stores = json_loads(s->store_ids ? s->store_ids : "[]", 0, &e);
 	return json_pack("{s:I, s:s, s:o, s:o, s:s, s:o, s:b, s:b, s:o}", "id", (json_int_t)s->id,
 	                 "username", s->username, "name", pt_json_opt_str(s->name), "phone",
-	                 pt_json_opt_str(phone), "role", s->role, "store_ids",
+	                 pt_json_opt_str(pt_api_phone(req, s->phone)), "role", s->role, "store_ids",
 	                 stores ? stores : json_array(), "active", !s->disabled_at, "locked",
 	                 s->locked_until > pt_clock_now_ms(), "created_at",
 	                 pt_json_time(s->created_at));

@@ -3,8 +3,8 @@
 #include <ctype.h>
 #include <string.h>
 
-/* Base words of the most used passwords in the public breach lists (English and the pinyin
- * and number codes common in China), which people pad with digits to reach a length rule. */
+/* Base words the common-password list lacks (the pinyin and number codes common in China, and
+ * this product's own words), which people pad with digits to reach a length rule. */
 static const char *const bases[] = {
     "password",  "passw0rd",   "p@ssw0rd", "p@ssword",   "qwerty",        "qwertyuiop",  "asdfgh",
     "asdfghjkl", "zxcvbnm",    "iloveyou", "admin",      "administrator", "welcome",     "letmein",
@@ -27,6 +27,16 @@ static const char *const rows[] = {"1234567890",
                                    "1qaz2wsx3edc4rfv5tgb",
                                    "qazwsxedcrfvtgbyhnujmikolp",
                                    "qwertyuiopasdfghjklzxcvbnm"};
+
+static bool listed(const char *s, size_t n)
+{
+	char needle[260];
+	needle[0] = '\n';
+	memcpy(needle + 1, s, n);
+	needle[n + 1] = '\n';
+	needle[n + 2] = '\0';
+	return strstr(pt_common_passwords, needle) != NULL;
+}
 
 static bool is_pad(char c)
 {
@@ -77,7 +87,7 @@ bool pt_password_common(const char *password)
 		return false;
 	for (size_t i = 0; i <= n; i++)
 		s[i] = (char)tolower((unsigned char)password[i]);
-	if (repeated(s, n) || run(s, n))
+	if (repeated(s, n) || run(s, n) || listed(s, n))
 		return true;
 	/* A base word with digits and symbols around it: password2026!, 2026password. */
 	size_t b = 0, e = n;
@@ -90,6 +100,9 @@ bool pt_password_common(const char *password)
 	char core[256];
 	memcpy(core, s + b, e - b);
 	core[e - b] = '\0';
+	/* Short words (love, blue) are common alone but fine inside a long passphrase. */
+	if (e - b >= 5 && listed(core, e - b))
+		return true;
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		size_t bl = strlen(bases[i]);
 		if (strcmp(core, bases[i]) == 0)

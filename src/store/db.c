@@ -1,7 +1,11 @@
 #include "store/db.h"
 
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -11,6 +15,7 @@ struct pt_db {
 	const pt_db_driver *driver;
 	void *conn;
 	int tx_depth; /* pt_db_tx calls inside a running transaction join it */
+	char *target; /* what the driver opened: a file path or a PostgreSQL URL */
 };
 
 int pt_db_open(pt_db **out, const char *url, pt_err *err)
@@ -28,7 +33,13 @@ int pt_db_open(pt_db **out, const char *url, pt_err *err)
 	if (!db)
 		return pt_err_oom(err);
 	db->driver = driver;
+	db->target = strdup(target);
+	if (!db->target) {
+		free(db);
+		return pt_err_oom(err);
+	}
 	if (driver->open(&db->conn, target, err) != 0) {
+		free(db->target);
 		free(db);
 		return -1;
 	}
@@ -41,6 +52,7 @@ void pt_db_close(pt_db *db)
 	if (!db)
 		return;
 	db->driver->close(db->conn);
+	free(db->target);
 	free(db);
 }
 
@@ -153,4 +165,39 @@ int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 			return -1;
 		pt_log_debug("msg=\"transaction retried\" attempt=%d", attempt);
 	}
+}
+
+/* fsync of a file, then of the directory that names it, so a rename survives a crash. */
+static int sync_path(const char *path, bool dir)
+{
+	int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int pt_db_backup(pt_db *db, const char *path, pt_err *err)
+{
+	size_t n = strlen(path);
+	char *part = malloc(n + 6), *dir = malloc(n + 1);
+	if (!part || !dir) {
+		free(part);
+		free(dir);
+		return pt_err_oom(err);
+	}
+	snprintf(part, n + 6, "%s.part", path);
+	memcpy(dir, path, n + 1);
+	unlink(part);
+	int rc = db->driver->backup(db->conn, db->target, part, err);
+	if (rc == 0 && (sync_path(part, false) != 0 || rename(part, path) != 0 ||
+	                sync_path(dirname(dir), true) != 0))
+		rc = pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot write the backup %s",
+		                "无法写入备份 %s", path);
+	if (rc != 0)
+		unlink(part);
+	free(part);
+	free(dir);
+	return rc;
 }

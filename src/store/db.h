@@ -69,6 +69,11 @@ int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *er
 typedef int (*pt_db_tx_fn)(pt_db *db, void *ctx, pt_err *err);
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err);
 
+/* An online, consistent copy of the whole database, written to path.part, flushed and then
+ * renamed to path: SQLite's backup API (a database file), or pg_dump's plain SQL for
+ * PostgreSQL. Writers carry on meanwhile. */
+int pt_db_backup(pt_db *db, const char *path, pt_err *err);
+
 /* Driver interface: each driver fills one of these. */
 typedef struct {
 	pt_db_kind kind;
@@ -82,6 +87,8 @@ typedef struct {
 	int (*query)(void *conn, pt_arena *arena, const char *sql, const pt_val *params,
 	             int nparams, pt_rows *out, pt_err *err);
 	int (*exec_script)(void *conn, const char *sql, pt_err *err);
+	/* Writes the copy to part_path; target is what open was given. */
+	int (*backup)(void *conn, const char *target, const char *part_path, pt_err *err);
 } pt_db_driver;
 
 extern const pt_db_driver pt_db_sqlite_driver;

@@ -1,12 +1,15 @@
 /* The PostgreSQL driver (libpq): each distinct SQL text prepared once per session and run
  * with text parameters, errors classified by SQLSTATE, a dropped session reopened where that
  * is safe. One connection per worker thread, like the SQLite driver. */
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "store/db.h"
 #include "util/log.h"
@@ -766,6 +769,31 @@ static int pg_exec_script(void *p, const char *sql, pt_err *err)
 	return -1;
 }
 
+/* pg_dump takes one consistent snapshot (plain SQL), so the running server carries on. */
+static int pg_backup(void *p, const char *target, const char *part_path, pt_err *err)
+{
+	(void)p;
+	pid_t pid = fork();
+	if (pid < 0)
+		return pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot start pg_dump",
+		                  "无法启动 pg_dump");
+	if (pid == 0) {
+		execlp("pg_dump", "pg_dump", "--no-owner", "--no-privileges", "--format=plain",
+		       "--file", part_path, "--dbname", target, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return pt_err_set(
+		    err, PT_UNAVAILABLE, NULL,
+		    "pg_dump failed (exit %d); is it installed and the server reachable?",
+		    "pg_dump 失败（退出码 %d）；是否已安装、服务器是否可达？",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return 0;
+}
+
 const pt_db_driver pt_db_postgres_driver = {
     .kind = PT_DB_POSTGRES,
     .open = pg_open,
@@ -776,4 +804,5 @@ const pt_db_driver pt_db_postgres_driver = {
     .exec = pg_exec,
     .query = pg_query,
     .exec_script = pg_exec_script,
+    .backup = pg_backup,
 };

@@ -27,17 +27,17 @@ typedef struct {
 #define BOOL(field) T_BOOL, offsetof(pt_config, field), sizeof(bool)
 
 static const setting table[] = {
-    {"config", STR(config), "patron.ini", 0, 0, "serve init migrate check jobs staff keys",
+    {"config", STR(config), "patron.ini", 0, 0, "serve init migrate check jobs staff keys backup",
      "INI file to read settings from (ignored when absent)"},
-    {"db", STR(db), "sqlite:patron.db", 0, 0, "serve init migrate check jobs staff keys",
+    {"db", STR(db), "sqlite:patron.db", 0, 0, "serve init migrate check jobs staff keys backup",
      "database: sqlite:PATH or postgresql://USER@HOST:PORT/DB"},
-    {"key_file", STR(key_file), "", 0, 0, "serve init migrate check jobs staff keys",
+    {"key_file", STR(key_file), "", 0, 0, "serve init migrate check jobs staff keys backup",
      "the key file that protects members' personal data [default: beside a SQLite database "
      "(PATH.key), else ./patron.key]"},
     {"listen", STR(listen), "127.0.0.1:8080", 0, 0, "serve", "address and port to serve on"},
     {"workers", INT(workers), "8", 1, 256, "serve",
      "worker threads, each with its own database connection"},
-    {"log_level", STR(log_level), "info", 0, 0, "serve init migrate check jobs staff keys",
+    {"log_level", STR(log_level), "info", 0, 0, "serve init migrate check jobs staff keys backup",
      "debug, info, warn or error"},
     {"session_idle_minutes", INT(session_idle_minutes), "30", 1, 100000, "serve",
      "a staff session ends after this long without a request"},

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -20,6 +21,25 @@ static void common_passwords_are_refused(void **state)
 			fail_msg("%s should count as common", common[i]);
 }
 
+/* Entries of the 10,000 list and words from it padded to the length rule. */
+static void listed_passwords_are_refused(void **state)
+{
+	(void)state;
+	const char *listed[] = {"sonyericsson", "leavemealone", "finalfantasy", "WebSolutions",
+	                        "chickenwing101", "dragon123456", "mustang!2026", "2026Starwars!",
+	                        "1qaz!qaz", "p@ssw0rd"};
+	for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++)
+		if (!pt_password_common(listed[i]))
+			fail_msg("%s should count as common", listed[i]);
+	/* Only whole entries count: a prefix or a longer word is not one of them. */
+	assert_false(pt_password_common("sonyericssonx"));
+	assert_non_null(strstr(pt_common_passwords, "\n123456\n"));
+	size_t entries = 0;
+	for (const char *p = pt_common_passwords; *p; p++)
+		entries += *p == '\n';
+	assert_int_equal(entries, 10000 + 1);
+}
+
 static void good_passwords_pass(void **state)
 {
 	(void)state;
@@ -34,6 +54,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(common_passwords_are_refused),
+	    cmocka_unit_test(listed_passwords_are_refused),
 	    cmocka_unit_test(good_passwords_pass),
 	};
 	return cmocka_run_group_tests_name("password", tests, NULL, NULL);
