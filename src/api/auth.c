@@ -77,9 +77,11 @@ int pt_api_me(pt_req *req, pt_err *err)
 			return -1;
 		key = key_json(&k);
 	}
+	/* A console reloaded in the browser gets its session's CSRF token back here. */
 	return pt_reply_json(req, 200,
-	                     json_pack("{s:o, s:o, s:o}", "user", user, "api_key", key,
-	                               "permissions", perms_json(req->ctx.perms)));
+	                     json_pack("{s:o, s:o, s:o, s:o}", "user", user, "api_key", key,
+	                               "permissions", perms_json(req->ctx.perms), "csrf_token",
+	                               pt_json_opt_str(req->csrf_token)));
 }
 
 int pt_api_keys_create(pt_req *req, pt_err *err)

@@ -58,6 +58,7 @@ struct pt_req {
 	bool english;
 	bool tls;   /* the request came over TLS: cookies are Secure and __Host- prefixed */
 	void *conn; /* the server's connection, for headers and query arguments */
+	const char *csrf_token; /* of the session, when the caller signed in with a cookie */
 	/* The reply, set by pt_reply_*. */
 	int status;
 	json_t *reply;

@@ -370,6 +370,7 @@ static int authenticate(request *r, pt_err *err)
 	const char *csrf = NULL;
 	if (pt_svc_auth_session(&req->ctx, token, &csrf, err) != 0)
 		return -1;
+	req->csrf_token = csrf;
 	if (req->method != PT_GET) {
 		const char *sent = pt_req_header(req, "X-CSRF-Token");
 		if (!sent || strlen(sent) != strlen(csrf) ||

@@ -80,6 +80,7 @@ def me_with_cookie_and_with_key(ctx):
     me = expect(ctx.owner.get(f"{API}/me"), 200)
     eq(me["user"]["username"], "owner", "me.user.username")
     eq(me.get("api_key"), None, "me.api_key with a cookie")
+    eq(me.get("csrf_token"), ctx.owner.csrf, "me.csrf_token is the session's (a reloaded console)")
     check(set(ALL_SCOPES) <= set(me.get("permissions", [])),
           f"owner lacks permissions: {me.get('permissions')}")
     client, key = ctx.key(["members.read", "stores.read"])
@@ -87,6 +88,7 @@ def me_with_cookie_and_with_key(ctx):
     check(me.get("api_key") and me["api_key"]["id"] == key["id"], f"me.api_key: {me}")
     check("key" not in me["api_key"], f"/me shows the key secret: {me}")
     eq(sorted(me.get("permissions", [])), ["members.read", "stores.read"], "key permissions")
+    eq(me.get("csrf_token"), None, "no CSRF token for an API key")
 
 
 @group.test
