@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the API suite on SQLite and on a throwaway PostgreSQL, the
-# OpenAPI lint, then the unit and API tests again in the ASan + UBSan build. Ends with one
-# summary line, "tests: N passed, N failed".
+# OpenAPI lint, the web console's unit tests (Vitest) and end-to-end test (Chromium against
+# the console built into patron), then the unit and API tests again in the ASan + UBSan
+# build. Ends with one summary line, "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -59,6 +60,46 @@ api() {
 	count "$name" "$rc" "$out"
 }
 
+# The console's unit tests: Vitest's "Tests  N failed | N passed" becomes the usual counts.
+web_unit() {
+	local out=$log_dir/web-unit.log
+	if [[ ! -d web/node_modules ]]; then
+		echo "web/node_modules is missing: run scripts/install-deps.sh (or npm ci in web/)" >"$out"
+		cat "$out"
+		count web-unit 1 "$out"
+		return
+	fi
+	(cd web && NO_COLOR=1 CI=1 timeout 300 npx vitest run) >"$out" 2>&1
+	local rc=$?
+	local line p f
+	line=$(grep -E '^ *Tests +' "$out" | tail -n 1)
+	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || true)
+	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || true)
+	if ((rc != 0)); then grep -E '(FAIL|×|→|AssertionError|Error:)' "$out" | head -n 60; fi
+	echo "web-unit: ${p:-0} passed, ${f:-0} failed" >>"$out"
+	count web-unit "$rc" "$out"
+}
+
+# The console end to end: a fresh database, patron serve, headless Chromium. Needs a patron
+# built with the console (PATRON_WEB=ON, the default) and Debian's chromium package.
+web_e2e() {
+	local out=$log_dir/web-e2e.log
+	if grep -qE '^PATRON_WEB:BOOL=(OFF|NO|FALSE|0)$' "$build/CMakeCache.txt" 2>/dev/null; then
+		echo "== web-e2e: skipped ($build was configured with PATRON_WEB=OFF: no console to test)"
+		return
+	fi
+	if [[ ! -x /usr/bin/chromium ]]; then
+		echo "web-e2e needs Chromium at /usr/bin/chromium: run scripts/install-deps.sh (apt-get install chromium)" >"$out"
+		cat "$out"
+		count web-e2e 1 "$out"
+		return
+	fi
+	timeout 240 node web/tests/e2e/run.mjs --patron "$build/patron" >"$out" 2>&1
+	local rc=$?
+	grep -E '^(FAIL|     |e2e: took)' "$out" | head -n 60
+	count web-e2e "$rc" "$out"
+}
+
 echo "== starting a throwaway PostgreSQL"
 pg_url=$(tests/api/pg.sh start "$pg_dir") || { echo "cannot start PostgreSQL"; exit 1; }
 
@@ -71,6 +112,9 @@ scripts/lint-openapi.sh >"$out" 2>&1
 rc=$?
 if ((rc != 0)); then tail -n 40 "$out"; fi
 count openapi "$rc" "$out"
+
+web_unit
+web_e2e
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
