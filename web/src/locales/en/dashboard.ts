@@ -1,0 +1,47 @@
+export default {
+  title: 'Dashboard',
+  todayIs: 'Today is {weekday} {day}',
+  updatedAt: 'updated {time}',
+  truncated: 'More than {n} orders on {days}: only the first {n} are counted',
+  weekdays: { w0: 'Mon', w1: 'Tue', w2: 'Wed', w3: 'Thu', w4: 'Fri', w5: 'Sat', w6: 'Sun' },
+
+  salesToday: "Today's sales",
+  salesWeek: "This week's sales",
+  ordersAvg: '{n} orders · {avg} per order',
+  yesterday: 'Yesterday {amount} ({n} orders)',
+  weekRange: '{from} to {to}',
+  refunded: '{amount} refunded',
+
+  members: 'Members',
+  peopleToday: 'members bought today',
+  memberShare: '{share} of sales by members',
+  membersWeek: 'This week {n} members, {share} of sales',
+  memberTotal: '{n} members in all',
+  memberNew: 'New: {today} today · {week} this week',
+  countMembers: 'Count members',
+  counting: 'Counting… {n} so far',
+  countHint: 'Reads every member page by page; slow with many members',
+  countedAt: 'counted at {time}',
+  recount: 'Count again',
+
+  points: 'Points',
+  today: 'Today',
+  thisWeek: 'This week',
+  issued: 'earned',
+  redeemed: 'redeemed',
+  pointsNote: 'From orders (adjustments and bonuses not included)',
+
+  chartSales: 'Sales, last 7 days',
+  chartStores: "This week's sales by store",
+  sales: 'Sales',
+  orderCount: 'Orders',
+  noSales: 'No sales this week yet',
+  storeN: 'Store {id}',
+
+  lowStock: 'Low stock',
+  noLowStock: 'Nothing is below its low-stock level',
+  toStock: 'Open stock',
+
+  welcome: 'Welcome, {name}',
+  welcomeHint: 'Pick what to do from the menu.',
+}

@@ -1,0 +1,47 @@
+export default {
+  title: '概览',
+  todayIs: '今天 {day} {weekday}',
+  updatedAt: '更新于 {time}',
+  truncated: '{days} 订单超过 {n} 笔，只统计了其中前 {n} 笔',
+  weekdays: { w0: '周一', w1: '周二', w2: '周三', w3: '周四', w4: '周五', w5: '周六', w6: '周日' },
+
+  salesToday: '今日销售额',
+  salesWeek: '本周销售额',
+  ordersAvg: '{n} 笔订单 · 客单价 {avg}',
+  yesterday: '昨日 {amount}（{n} 笔）',
+  weekRange: '{from} 至 {to}',
+  refunded: '已退款 {amount}',
+
+  members: '会员',
+  peopleToday: '位会员今日消费',
+  memberShare: '会员消费占销售额 {share}',
+  membersWeek: '本周 {n} 位会员消费，占 {share}',
+  memberTotal: '会员总数 {n}',
+  memberNew: '今日新增 {today} · 本周新增 {week}',
+  countMembers: '统计会员总数',
+  counting: '统计中… 已读 {n} 位',
+  countHint: '需逐页读取全部会员，会员多时较慢',
+  countedAt: '统计于 {time}',
+  recount: '重新统计',
+
+  points: '积分',
+  today: '今日',
+  thisWeek: '本周',
+  issued: '消费发放',
+  redeemed: '抵现使用',
+  pointsNote: '按订单统计（不含手动调整与奖励）',
+
+  chartSales: '近 7 天销售额',
+  chartStores: '本周各门店销售额',
+  sales: '销售额',
+  orderCount: '订单数',
+  noSales: '本周暂无销售',
+  storeN: '门店 {id}',
+
+  lowStock: '库存预警',
+  noLowStock: '库存充足，没有低于预警线的商品',
+  toStock: '查看库存',
+
+  welcome: '欢迎，{name}',
+  welcomeHint: '从左侧菜单选择要使用的功能。',
+}
