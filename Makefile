@@ -2,8 +2,10 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
+# OFF builds patron without the web console, and without Node.js.
+PATRON_WEB ?= ON
 
-.PHONY: all deps build demo test asan unit format clean
+.PHONY: all deps build demo test asan unit web format clean
 
 all: build
 
@@ -11,11 +13,12 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPATRON_WEB=$(PATRON_WEB) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPATRON_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPATRON_SANITIZE=ON \
+	       -DPATRON_WEB=$(PATRON_WEB) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 demo: build
@@ -27,8 +30,13 @@ test: build asan
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure
 
+# The console alone (npm ci when needed, npm run build): web/dist, which both builds embed.
+web: deps
+	@cmake -DWEB=$(CURDIR)/web -DNPM=npm -DSTAMP=$(CURDIR)/web/dist/.patron-build-stamp \
+	       -P cmake/build_web.cmake
+
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) web/dist

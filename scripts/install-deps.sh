@@ -7,7 +7,7 @@ apt_packages=(
   build-essential cmake pkg-config clang-format
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libinih-dev libcmocka-dev
   liboath-dev libqrencode-dev
-  sqlite3 postgresql python3 tzdata nodejs npm
+  sqlite3 postgresql python3 tzdata nodejs npm gzip chromium
 )
 
 missing=()
@@ -30,8 +30,10 @@ fi
 # PostgreSQL's server binaries live outside PATH on Debian; tests find them through pg_config
 # or /usr/lib/postgresql/*/bin, so nothing more is needed here.
 
-if [[ -f tools/package.json ]] && [[ ! -d tools/node_modules || tools/package-lock.json -nt tools/node_modules ]]; then
-  echo "install-deps: npm ci in tools/"
-  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
-  touch tools/node_modules
-fi
+for dir in tools web; do
+  if [[ -f $dir/package.json ]] && [[ ! -d $dir/node_modules || $dir/package-lock.json -nt $dir/node_modules ]]; then
+    echo "install-deps: npm ci in $dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$dir/node_modules"
+  fi
+done

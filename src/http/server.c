@@ -17,6 +17,7 @@
 
 #include "http/http.h"
 #include "http/internal.h"
+#include "http/static.h"
 #include "service/audit.h"
 #include "service/auth.h"
 #include "service/idempotency.h"
@@ -33,6 +34,7 @@ typedef struct {
 	int64_t start_ns;
 	char request_id[65];
 	int route;
+	bool is_static; /* a file of the web console */
 } request;
 
 static struct {
@@ -148,16 +150,21 @@ static json_t *error_body(const pt_err *err, bool english)
 	return json_pack("{s:o}", "error", e);
 }
 
+/* A response that set its own CSP or Cache-Control (the console's files) keeps them. */
 static void add_common_headers(struct MHD_Response *resp, const request *r)
 {
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Content-Security-Policy",
-	                        "default-src 'self'; frame-ancestors 'none'");
+	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+		                        "default-src 'self'; frame-ancestors 'none'");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (!MHD_get_response_header(resp, "Cache-Control"))
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 }
+
+static enum MHD_Result queue_reply(request *r, struct MHD_Response *resp, const char *allow);
 
 static enum MHD_Result send_reply(request *r, const char *allow)
 {
@@ -191,6 +198,13 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 	}
 	if (!resp)
 		return MHD_NO;
+	return queue_reply(r, resp, allow);
+}
+
+/* Adds the common headers, queues the response and logs the request. */
+static enum MHD_Result queue_reply(request *r, struct MHD_Response *resp, const char *allow)
+{
+	pt_req *req = &r->req;
 	add_common_headers(resp, r);
 	if (allow)
 		MHD_add_response_header(resp, "Allow", allow);
@@ -211,7 +225,9 @@ static enum MHD_Result send_reply(request *r, const char *allow)
 
 	int64_t dur_ns = now_ns() - r->start_ns;
 	pt_metrics_record(r->route, req->method, req->status, dur_ns);
-	const char *route = r->route >= 0 ? server.cfg->routes[r->route].pattern : "unmatched";
+	const char *route = r->route >= 0  ? server.cfg->routes[r->route].pattern
+	                    : r->is_static ? "static"
+	                                   : "unmatched";
 	char caller[48] = "none";
 	if (req->ctx.staff_id)
 		snprintf(caller, sizeof(caller), "staff:%lld", (long long)req->ctx.staff_id);
@@ -520,6 +536,14 @@ static enum MHD_Result dispatch(request *r)
 		           "this server does not answer for that host name",
 		           "本服务器不响应该主机名");
 		return send_error(r, &err, NULL);
+	}
+	if (pt_static_path(req->path)) {
+		struct MHD_Response *resp = NULL;
+		r->is_static = true;
+		if (pt_static_reply(req, &resp, &err) != 0)
+			return send_error(
+			    r, &err, err.code == PT_METHOD_NOT_ALLOWED ? PT_STATIC_ALLOW : NULL);
+		return queue_reply(r, resp, NULL);
 	}
 	char *path = pt_arena_strdup(req->ctx.arena, req->path);
 	char allow[64];
