@@ -51,7 +51,7 @@ def request_id_echoed_when_valid(ctx):
 
 @group.test
 def unknown_path_is_404(ctx):
-    for path in [f"{API}/nope", f"{API}/stores/1/nope", "/nope", f"{API}", "/api/v2/stores",
+    for path in [f"{API}/nope", f"{API}/stores/1/nope", "/assets/nope.js", f"{API}", "/api/v2/stores",
                  f"{API}/members/lookup/x"]:
         with ctx.case(path):
             expect_error(ctx.api.get(path), 404, "not_found")
