@@ -418,6 +418,19 @@ class Actions {
   }
 }
 
+/** A browser context and page whose errors go to the scenario running at the time. */
+async function openPage(ctx, { width, height }) {
+  const context = await ctx.browser.newContext({ viewport: { width, height }, locale: 'zh-CN' })
+  context.setDefaultTimeout(STEP_MS)
+  context.setDefaultNavigationTimeout(15_000)
+  const page = await context.newPage()
+  page.on('pageerror', (e) => ctx.running?.errors.push(`page error: ${e.message}`))
+  page.on('console', (m) => {
+    if (m.type() === 'error') ctx.running?.errors.push(`console: ${m.text()}`)
+  })
+  return { context, page }
+}
+
 class Scenario {
   constructor(name, ctx) {
     this.name = name
@@ -427,18 +440,28 @@ class Scenario {
     this.errors = []
   }
 
-  async newPage({ width = 1280, height = 800, lang } = {}) {
-    const context = await this.ctx.browser.newContext({ viewport: { width, height }, locale: lang ?? 'zh-CN' })
-    context.setDefaultTimeout(STEP_MS)
-    context.setDefaultNavigationTimeout(15_000)
-    const page = await context.newPage()
-    page.on('pageerror', (e) => this.errors.push(`page error: ${e.message}`))
-    page.on('console', (m) => {
-      if (m.type() === 'error') this.errors.push(`console: ${m.text()}`)
-    })
+  /** A new browser context (its own cookies) and page; closed when the scenario ends. */
+  async newPage({ width = 1280, height = 800 } = {}) {
+    const { context, page } = await openPage(this.ctx, { width, height })
     this.page = page
     this.context = context
     return page
+  }
+
+  /**
+   * The cashier's page, signed in once and kept across the cashier scenarios, as a till stays
+   * signed in all day (it saves a console load and a sign-in per scenario). Returns whether it
+   * was already signed in.
+   */
+  async cashierPage() {
+    const shared = this.ctx.cashier
+    if (shared && !shared.page.isClosed()) {
+      this.page = shared.page
+      return true
+    }
+    this.ctx.cashier = await openPage(this.ctx, { width: 1280, height: 800 })
+    this.page = this.ctx.cashier.page
+    return false
   }
 
   async step(name, fn) {
@@ -513,12 +536,24 @@ scenario('login-wrong-password', async (sc) => {
     await field(page, 'login-password').fill('not-the-password')
     await page.locator(sel('login-submit')).click()
   })
+  let zhError
   await sc.step('error-shown', async () => {
     const err = page.locator(sel('login-error'))
     await err.waitFor({ state: 'visible' })
-    const text = (await err.innerText()).trim()
-    check(text.length > 0, 'the login error is empty')
+    zhError = (await err.innerText()).trim()
+    check(zhError.length > 0, 'the login error is empty')
     check(new URL(page.url()).pathname === '/login', `left the login page: ${page.url()}`)
+  })
+  await sc.step('error-in-english', async () => {
+    // The language switch on the sign-in page; the API's message follows it.
+    await choose(page, 'language', 'English')
+    await eventually(async () => check((await page.locator(sel('login-submit')).innerText()).trim() === 'Sign in', 'the button is not in English'), 'English')
+    const answer = await answerOf(page, 'POST', /\/api\/v1\/auth\/login$/, () => page.locator(sel('login-submit')).click()).catch((e) => e)
+    check(answer instanceof Error && /401/.test(answer.message), `a wrong password answered ${answer?.message ?? JSON.stringify(answer)}`)
+    await eventually(async () => {
+      const text = (await page.locator(sel('login-error')).innerText()).trim()
+      check(text && text !== zhError && !/[\u4e00-\u9fff]/.test(text), `the error is not in English: ${text}`)
+    }, 'English error')
   })
 })
 
@@ -528,7 +563,7 @@ scenario('owner-setup', async (sc) => {
 })
 
 scenario('cashier-sale', async (sc) => {
-  await cashierSale(sc, { lang: 'zh-CN', width: 1280, height: 800, couponIndex: 0 })
+  await cashierSale(sc, { lang: 'zh-CN', width: 1280, height: 800 })
 })
 
 scenario('order-partial-refund', async (sc) => {
@@ -536,11 +571,11 @@ scenario('order-partial-refund', async (sc) => {
 })
 
 scenario('cashier-sale-english', async (sc) => {
-  await cashierSale(sc, { lang: 'en', width: 1280, height: 800, couponIndex: 1 })
+  await cashierSale(sc, { lang: 'en', width: 1280, height: 800 })
 })
 
 scenario('cashier-sale-phone', async (sc) => {
-  await cashierSale(sc, { lang: 'zh-CN', width: 375, height: 812, couponIndex: 2 })
+  await cashierSale(sc, { lang: 'zh-CN', width: 375, height: 812 })
 })
 
 // ---- owner ---------------------------------------------------------------------------------
@@ -565,10 +600,15 @@ async function ownerSetup(sc) {
   await sc.step('owner-login', () => login(sc, OWNER))
 
   await sc.step('store', async () => {
-    // TODO(stores page): through the page when it lands.
-    const stores = await owner.all('/stores')
-    const s = stores.find((x) => x.code === FIX.store.code) ?? (await owner.post('/stores', FIX.store))
-    state.storeId = s.id
+    await openFromMenu(sc, '/stores')
+    await page.locator(sel('store-new')).click()
+    await field(page, 'store-form-code').fill(FIX.store.code)
+    await field(page, 'store-form-name').fill(FIX.store.name)
+    const store = await saveAndAnswer(page, 'store-form-save', 'POST', /\/api\/v1\/stores$/)
+    check(store.code === FIX.store.code && store.name === FIX.store.name, `the store was saved as ${JSON.stringify(store)}`)
+    state.storeId = store.id
+    await page.locator(sel('store-form-save')).waitFor({ state: 'hidden' })
+    await page.locator('.el-table, table', { hasText: FIX.store.name }).first().waitFor()
   })
 
   await sc.step('points-rules', async () => {
@@ -661,16 +701,35 @@ async function ownerSetup(sc) {
     }, 'new member balance')
   })
 
-  await sc.step('coupon', async () => {
-    // TODO(coupons page)
-    const tpl = await owner.post('/coupon-templates', {
-      name: FIX.coupon.name,
-      kind: 'amount_off',
-      value: FIX.coupon.value,
-      min_spend: FIX.coupon.minSpend,
-      valid_days: FIX.coupon.validDays,
-    })
-    await owner.post(`/coupon-templates/${tpl.id}/issue`, { member_ids: [state.memberId] })
+  await sc.step('coupon-template', async () => {
+    await openFromMenu(sc, '/coupons')
+    await page.locator(sel('coupon-template-new')).click()
+    await field(page, 'coupon-form-name').fill(FIX.coupon.name)
+    await page.locator(sel('coupon-kind-amount')).click()
+    await field(page, 'coupon-form-value').fill(yuan(FIX.coupon.value))
+    await field(page, 'coupon-form-min-spend').fill(yuan(FIX.coupon.minSpend))
+    await field(page, 'coupon-form-valid-days').fill(String(FIX.coupon.validDays))
+    const tpl = await saveAndAnswer(page, 'coupon-form-save', 'POST', /\/api\/v1\/coupon-templates$/)
+    check(
+      tpl.kind === 'amount_off' && tpl.value === FIX.coupon.value && tpl.min_spend === FIX.coupon.minSpend && tpl.valid_days === FIX.coupon.validDays,
+      `the coupon template was saved as ${JSON.stringify(tpl)}`,
+    )
+    state.templateId = tpl.id
+    await page.locator(sel('coupon-form-save')).waitFor({ state: 'hidden' })
+  })
+
+  await sc.step('coupon-issue', async () => {
+    const row = page.locator(`${sel('coupon-template-row')}[data-name="${FIX.coupon.name}"]`).first()
+    await row.locator(sel('coupon-issue')).click()
+    const who = field(page, 'coupon-issue-member')
+    await who.fill(FIX.member.phone)
+    await who.press('Enter')
+    await page.locator(sel('coupon-issue-chosen'), { hasText: FIX.member.name }).waitFor()
+    const r = await saveAndAnswer(page, 'coupon-issue-submit', 'POST', /\/api\/v1\/coupon-templates\/\d+\/issue$/)
+    check(r.coupons?.length === 1 && r.coupons[0].member_id === state.memberId, `issued ${JSON.stringify(r)}`)
+    await page.locator(sel('coupon-issue-result'), { hasText: r.coupons[0].code }).waitFor()
+    const mine = await owner.all(`/members/${state.memberId}/coupons`)
+    check(mine.some((c) => c.code === r.coupons[0].code && c.status === 'active'), 'the member does not have the coupon')
   })
 }
 
@@ -722,19 +781,37 @@ async function memberPageShows(sc, memberId, points) {
   }, 'member page balance')
 }
 
-async function cashierSale(sc, { lang, width, height, couponIndex }) {
+/**
+ * Puts the shared cashier page in the language and size a scenario wants, signing in on
+ * first use (and starting over from a fresh load when an earlier scenario failed on it).
+ */
+async function cashierReady(sc, { lang = 'zh-CN', width = 1280, height = 800 } = {}) {
+  const signedIn = await sc.cashierPage()
+  const page = sc.page
+  await page.setViewportSize({ width, height })
+  if (!signedIn) await sc.step('cashier-login', () => login(sc, CASHIER))
+  else if (sc.ctx.cashierDirty)
+    await sc.step('reload', async () => {
+      await gotoApp(sc, '/')
+      await page.locator(sel('user-menu')).waitFor()
+    })
+  sc.ctx.cashierDirty = false
+  await sc.step(`language-${lang}`, async () => {
+    const html = page.locator('html')
+    if ((await html.getAttribute('lang')) !== lang) await choose(page, 'language', lang === 'en' ? 'English' : '中文')
+    await eventually(async () => check((await html.getAttribute('lang')) === lang, `the page is not in ${lang}`), 'language')
+  })
+  return page
+}
+
+async function cashierSale(sc, { lang, width, height }) {
   const { owner } = sc.ctx
-  const page = await sc.newPage({ width, height })
   const code = state.couponCodes[0] // ensureFixture keeps three unused ones
   check(code, 'the member has no coupon to use')
   const before = (await owner.get(`/members/${state.memberId}`)).points
   check(before >= FIX.redeem, `the member has ${before} points, fewer than the ${FIX.redeem} to redeem`)
+  const page = await cashierReady(sc, { lang, width, height })
 
-  await sc.step('cashier-login', () => login(sc, CASHIER, { lang }))
-  if (lang === 'en')
-    await sc.step('language-is-english', async () => {
-      check((await page.locator('html').getAttribute('lang')) === 'en', 'the page is not in English after the switch')
-    })
   await sc.step('open-cashier', async () => {
     if (width < 900) {
       // On a phone the menu is a drawer.
@@ -800,6 +877,15 @@ async function cashierSale(sc, { lang, width, height, couponIndex }) {
     const due = (await page.locator(sel('cashier-cash-due')).innerText()).trim()
     check(due === fmtMoney(quote.cash_due), `cash due shows ${due}, the quote says ${fmtMoney(quote.cash_due)}`)
   })
+  if (width < 600)
+    await sc.step('fits-phone-width', async () => {
+      const { scroll, inner } = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+      }))
+      check(scroll <= inner + 1, `the cashier page is ${scroll} px wide on a ${inner} px screen (scrolls sideways)`)
+      if (process.env.E2E_SHOTS) await page.screenshot({ path: join(process.env.E2E_SHOTS, 'cashier-phone.png'), fullPage: true })
+    })
   let sale
   await sc.step('commit', async () => {
     sale = await answerOf(page, 'POST', /\/api\/v1\/checkout$/, () => acts.click(page.locator(sel('cashier-commit')), 'commit'))
@@ -840,15 +926,18 @@ async function partialRefund(sc) {
       { idempotent: true },
     )
   }
-  const page = await sc.newPage()
   const before = (await owner.get(`/members/${state.memberId}`)).points
   // Refund one unit of the dearest line: points come back and some are taken back.
   const line = [...sale.lines].sort((a, b) => b.cash - a.cash)[0]
   const index = sale.lines.indexOf(line)
 
-  await sc.step('cashier-login', () => login(sc, CASHIER))
+  const page = await cashierReady(sc)
   await sc.step('open-order', async () => {
-    await gotoApp(sc, `/orders/${sale.order_id}`)
+    // From the member page the sale left us on (its ledger links the order), else by address.
+    const link = page.locator(`a[href="/orders/${sale.order_id}"]`).first()
+    if (await link.isVisible().catch(() => false)) await link.click()
+    else await gotoApp(sc, `/orders/${sale.order_id}`)
+    await page.waitForURL(`**/orders/${sale.order_id}`)
     await page.locator(sel('order-refund-form')).waitFor()
   })
   let refund
@@ -986,6 +1075,7 @@ async function main() {
 
     if (opts.screenshots) {
       const sc = new Scenario('screenshots', ctx)
+      ctx.running = sc
       try {
         await withTimeout(screenshots(ctx, sc, resolve(opts.screenshots)), 90_000, 'screenshots')
         passed++
@@ -1001,6 +1091,7 @@ async function main() {
       if (opts.only && chosen.length !== opts.only.length) usage(`unknown scenario in --only; there are: ${SCENARIOS.map((s) => s.name).join(', ')}`)
       for (const s of chosen) {
         const sc = new Scenario(s.name, ctx)
+        ctx.running = sc
         const start = Date.now()
         try {
           // The cashier scenarios need the owner's data even when the owner scenario failed
@@ -1014,6 +1105,7 @@ async function main() {
         } catch (e) {
           failed++
           await report(sc, e)
+          if (ctx.cashier && sc.page === ctx.cashier.page) ctx.cashierDirty = true
         } finally {
           await sc.close()
         }
