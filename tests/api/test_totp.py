@@ -33,6 +33,7 @@ def enrol_use_and_disable(ctx):
     expect(ctx.owner.post(f"{API}/staff", {"username": name, "password": password,
                                            "role": "cashier"}), 201)
     me = ctx.login(name, password)
+    eq(expect(me.get(f"{API}/me"), 200)["user"]["totp_enabled"], False, "totp_enabled before")
     e = expect(me.post(f"{API}/me/totp", {}), 200)
     check(e["otpauth_uri"].startswith("otpauth://totp/Patron:"), e["otpauth_uri"])
     check(e["qr_svg"].startswith("<svg") and "path" in e["qr_svg"], "QR code as SVG")
@@ -44,6 +45,7 @@ def enrol_use_and_disable(ctx):
     v = expect(me.post(f"{API}/me/totp/verify",
                        {"code": code_for(e["secret"], time.time() - 30)}), 200)
     eq(len(v["recovery_codes"]), 10, "recovery codes")
+    eq(expect(me.get(f"{API}/me"), 200)["user"]["totp_enabled"], True, "totp_enabled after")
     expect_error(login(ctx, name, password), 401, "unauthenticated", field="totp")
     expect_error(login(ctx, name, password, "123456" if code_for(e["secret"]) != "123456"
                        else "654321"), 401, "unauthenticated", field="totp")
@@ -55,6 +57,7 @@ def enrol_use_and_disable(ctx):
     expect_error(login(ctx, name, password, rc), 401, "unauthenticated", field="totp")
     expect_error(me.post(f"{API}/me/totp", {}), 409, "conflict")
     expect(me.delete(f"{API}/me/totp", body={"code": v["recovery_codes"][1]}), 204)
+    eq(expect(me.get(f"{API}/me"), 200)["user"]["totp_enabled"], False, "totp_enabled off")
     expect(login(ctx, name, password), 200)
 
 
