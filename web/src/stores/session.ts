@@ -5,6 +5,7 @@ export interface User {
   id: number
   username: string
   role: string
+  totp_enabled: boolean
   created_at: string
 }
 
