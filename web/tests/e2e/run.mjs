@@ -14,7 +14,20 @@
 //   --keep           keep the temporary directory (database, server log)
 //   --headed         show the browser (needs a display)
 //
-// Every scenario is counted once; a failed step saves web/test-results/<scenario>-<step>.png.
+// Scenarios (each counted once), on a fresh SQLite database with `patron staff add` making the
+// cashier:
+//   login-wrong-password   the error on the sign-in page, in Chinese, then in English
+//   owner-setup            the owner makes a store, points rules, a tier, three products with
+//                          barcodes, their stock, a member (form) and a coupon issued to them
+//   cashier-sale           the cashier finds the member by phone, scans three barcodes (typed
+//                          into the item input + Enter, as a keyboard-wedge scanner does),
+//                          applies the coupon, redeems points, commits: at most 10 actions, and
+//                          the member page shows the API's balance = before + earned − redeemed
+//   order-partial-refund   one unit refunded from the order page; balance + returned − taken back
+//   cashier-sale-english   the same sale after the language switch
+//   cashier-sale-phone     the same sale at 375×812 (menu drawer; no sideways scrolling)
+// When the owner scenario fails, the data the others need is made through the API.
+// A failed step saves web/test-results/<scenario>-<step>.png.
 // The last line is "e2e: N passed, M failed"; the exit code is non-zero when anything failed.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
@@ -410,12 +423,6 @@ class Actions {
     await this.page.keyboard.type(code, { delay: 5 })
     await this.page.keyboard.press('Enter')
   }
-  async choose(hook, text, what) {
-    this.note(`click ${what}`)
-    await this.page.locator(sel(hook)).first().click()
-    this.note(`pick ${text}`)
-    await this.page.locator('.el-select-dropdown__item:visible', { hasText: text }).first().click()
-  }
 }
 
 /** A browser context and page whose errors go to the scenario running at the time. */
@@ -530,7 +537,10 @@ function scenario(name, fn, opts = {}) {
 
 scenario('login-wrong-password', async (sc) => {
   const page = await sc.newPage()
-  await sc.step('open-login', () => gotoApp(sc, '/login'))
+  await sc.step('open-login', async () => {
+    await gotoApp(sc, '/login')
+    await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {})
+  })
   await sc.step('submit-wrong-password', async () => {
     await field(page, 'login-username').fill(OWNER.username)
     await field(page, 'login-password').fill('not-the-password')
@@ -557,7 +567,6 @@ scenario('login-wrong-password', async (sc) => {
   })
 })
 
-// Owner scenario: defined in owner.mjs-like section below (filled in against the real pages).
 scenario('owner-setup', async (sc) => {
   await ownerSetup(sc)
 })
@@ -1016,7 +1025,7 @@ async function screenshots(ctx, sc, dir) {
     await eventually(async () => check(!(await page.locator(sel('cashier-total')).innerText()).includes('—'), 'no quote'), 'quote')
     if (await max.isEnabled().catch(() => false)) await max.click()
     await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {})
-    await sleep(300) // the quote's transition
+    await sleep(1500) // the last line's highlight fades, the quote settles
     await page.mouse.move(0, 0)
     await page.screenshot({ path: join(dir, 'cashier.png') })
     console.log(`wrote ${join(dir, 'cashier.png')}`)
@@ -1052,10 +1061,12 @@ async function main() {
   let passed = 0
   let failed = 0
   const deadline = setTimeout(() => {
-    console.error(`e2e: the run took longer than ${RUN_DEADLINE_MS / 1000} s; stopping`)
+    console.log(`FAIL ${ctx?.running?.name ?? 'setup'}: the run took longer than ${RUN_DEADLINE_MS / 1000} s; stopping`)
     server.proc?.kill('SIGKILL')
+    console.log(`e2e: ${passed} passed, ${failed + 1} failed`)
     process.exit(1)
   }, RUN_DEADLINE_MS)
+  let ctx = null
   try {
     if (opts.screenshots) {
       server.run(['init', '--db', server.db, '--owner-password', DEMO_OWNER.password, '--demo'])
@@ -1070,7 +1081,7 @@ async function main() {
       args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
       timeout: 30_000,
     })
-    const ctx = { browser, server, url: opts.url || server.base, verbose: !!process.env.E2E_VERBOSE }
+    ctx = { browser, server, url: opts.url || server.base, verbose: !!process.env.E2E_VERBOSE }
     console.log(`e2e: patron at ${server.base}, console at ${ctx.url}, data in ${dir}`)
 
     if (opts.screenshots) {
