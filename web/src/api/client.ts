@@ -86,7 +86,9 @@ export async function request<T>(
     const e = (data as ApiErrorBody | null)?.error
     const retry = Number(res.headers.get('Retry-After') ?? '') || undefined
     const err = new ApiError(res.status, e?.code ?? 'internal', e?.message ?? res.statusText, e?.field, retry)
-    if (res.status === 401 && path !== '/auth/login') onUnauthenticated()
+    // /me is how the console asks whether anyone is signed in: its 401 is an answer, not an
+    // expired session.
+    if (res.status === 401 && path !== '/auth/login' && path !== '/me') onUnauthenticated()
     throw err
   }
   return data as T

@@ -37,7 +37,10 @@ export function formatPoints(points: number): string {
 
 /** Basis points (10000 = 100%) → "95%" / "12.5%". */
 export function formatBp(bp: number): string {
-  const whole = Math.trunc(bp / 100)
-  const rest = Math.abs(bp % 100)
-  return rest === 0 ? `${whole}%` : `${whole}.${String(rest).padStart(2, '0').replace(/0$/, '')}%`
+  if (!Number.isSafeInteger(bp)) return '—'
+  const sign = bp < 0 ? '-' : ''
+  const abs = Math.abs(bp)
+  const whole = Math.floor(abs / 100)
+  const rest = abs % 100
+  return rest === 0 ? `${sign}${whole}%` : `${sign}${whole}.${String(rest).padStart(2, '0').replace(/0$/, '')}%`
 }
