@@ -199,7 +199,13 @@ int pt_svc_demo_business(pt_db *db, pt_err *err)
 				items[i] = (pt_checkout_item){
 				    .sku = demo_products[below(&seed, NPRODUCTS - 1)].sku,
 				    .qty = 1 + below(&seed, 3)};
-			int64_t member = below(&seed, 10) < 7 ? 1 + below(&seed, 10000) : 0;
+			/* Most sales go to members, many of them to a few dozen regulars, so the
+			 * demo has silver and gold members as a real shop does. */
+			int who = below(&seed, 10);
+			int64_t member = who < 2   ? 1 + below(&seed, 10)
+			                 : who < 4 ? 11 + below(&seed, 50)
+			                 : who < 7 ? 1 + below(&seed, 10000)
+			                           : 0;
 			pt_checkout_request rq = {.store_id = 1 + below(&seed, 3),
 			                          .member_id = member,
 			                          .items = items,

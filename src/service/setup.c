@@ -109,7 +109,8 @@ static int demo_tx(pt_db *db, void *arg, pt_err *err)
 		               .store_id = store_ids[p.home_store],
 		               .referral_code = code,
 		               .tags = "[]",
-		               .created_at = now};
+		               /* Joined over the two years before the demo's half year of sales. */
+		               .created_at = now - (int64_t)(183 + i % 547) * 86400000};
 		int64_t id;
 		rc = pt_repo_member_insert(db, a, &m, &id, err);
 		if (i % 256 == 255) { /* keep the arena small over ten thousand rows */
