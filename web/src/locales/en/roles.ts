@@ -1,0 +1,28 @@
+export default {
+  title: 'Roles',
+  intro: 'A role decides what staff may do. The built-in roles cannot change; for another mix of permissions, create a custom role and give it to staff on the Staff page.',
+  new: 'New role',
+  newTitle: 'New custom role',
+  editTitle: 'Edit role: {name}',
+  createdOne: 'Role {name} created',
+  builtin: 'Built-in',
+  custom: 'Custom',
+  copy: 'Start a new role from this',
+  name: 'Role name',
+  nameHelp: '1–32 lower-case letters, digits or _ . -, such as shift-lead; it cannot be renamed later.',
+  permissions: 'Permissions',
+  noPerms: 'No permissions',
+  desc: {
+    owner: 'Owner: everything, including points rules, security settings, staff and roles.',
+    manager: 'Manager: runs the stores day to day: members, products and stock, coupons and promotions, sales and refunds, staff.',
+    cashier: 'Cashier: checks out, refunds, registers members, sees products, stock and orders.',
+    auditor: 'Auditor: reads members, orders, points and the audit log; changes nothing.',
+  },
+  deleteTitle: 'Delete role',
+  deleteConfirm: 'Delete the role "{name}"? A role that staff hold cannot be deleted.',
+  deleted: 'Role {name} deleted',
+  err: {
+    name: 'A role name is 1–32 lower-case letters, digits or _ . -',
+    builtin: 'That is the name of a built-in role',
+  },
+}

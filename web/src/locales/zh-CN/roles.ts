@@ -1,0 +1,28 @@
+export default {
+  title: '角色权限',
+  intro: '角色决定员工能做什么。内置角色不能修改；需要不同权限组合时，新建自定义角色并在员工页分配给员工。',
+  new: '新建角色',
+  newTitle: '新建自定义角色',
+  editTitle: '编辑角色：{name}',
+  createdOne: '已创建角色 {name}',
+  builtin: '内置',
+  custom: '自定义',
+  copy: '以此为模板新建',
+  name: '角色名',
+  nameHelp: '1–32 位小写字母、数字或 _ . -，如 shift-lead；创建后不能改名。',
+  permissions: '权限',
+  noPerms: '没有任何权限',
+  desc: {
+    owner: '店主：拥有全部权限，包括积分规则、安全设置、员工与角色。',
+    manager: '店长：管理门店日常——会员、商品库存、优惠券与促销、收银退款、员工。',
+    cashier: '收银员：收银、退款、登记会员、查看商品库存和订单。',
+    auditor: '审计员：只读查看会员、订单、积分和审计日志，不能做任何修改。',
+  },
+  deleteTitle: '删除角色',
+  deleteConfirm: '确定删除角色“{name}”？仍有员工使用该角色时不能删除。',
+  deleted: '已删除角色 {name}',
+  err: {
+    name: '角色名为 1–32 位小写字母、数字或 _ . -',
+    builtin: '不能使用内置角色的名称',
+  },
+}
