@@ -13,6 +13,6 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 2000,
   },
-  server: { proxy: { '/api': process.env.VITE_API ?? 'http://127.0.0.1:8080' } },
+  server: { proxy: { '/api/': process.env.VITE_API ?? 'http://127.0.0.1:8080' } },
   test: { environment: 'jsdom', include: ['tests/unit/**/*.test.ts'] },
 })
