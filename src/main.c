@@ -34,7 +34,8 @@ static const struct {
     {"jobs", "run a periodic job now: patron jobs expire | patron jobs tiers"},
     {"staff", "staff accounts from the shell: patron staff add|reset-password|disable"},
     {"keys", "patron keys rotate: re-seal members' personal data under a new key"},
-    {"backup", "patron backup OUT: an online copy of the database, with OUT.sha256 beside it"},
+    {"backup", "patron backup OUT [--encrypt]: an online copy of the database, and OUT.sha256"},
+    {"restore", "patron restore IN: verify a backup, put it in place of the database, check it"},
     {"version", "print the version"},
     {"help", "show this help, or the settings of one command: patron help serve"},
 };
@@ -304,12 +305,26 @@ static int cmd_backup(void)
 	if (!db)
 		return fail(&err);
 	char sha[65];
-	int rc = pt_svc_backup(db, backup_out, sha, &err);
+	int rc = pt_svc_backup(db, backup_out, pt_settings.encrypt, sha, &err);
 	pt_db_close(db);
 	if (rc != 0)
 		return fail(&err);
-	printf("backup: %s written (sha256 %s, in %s.sha256)\n", backup_out, sha, backup_out);
+	printf("backup: %s written%s (sha256 %s, in %s.sha256)\n", backup_out,
+	       pt_settings.encrypt ? ", encrypted under the key file" : "", sha, backup_out);
 	return 0;
+}
+
+/* patron restore IN: verified first, put in place atomically, then checked like `patron
+ * check`. The server must be stopped while a SQLite database is replaced. */
+static int cmd_restore(void)
+{
+	pt_err err = {0};
+	if (pt_keys_load(key_path(), false, &err) != 0)
+		return fail(&err);
+	if (pt_svc_restore(pt_settings.db, backup_out, &err) != 0)
+		return fail(&err);
+	printf("restore: %s restored into %s; checking it\n", backup_out, pt_settings.db);
+	return cmd_check();
 }
 
 static int cmd_serve(void)
@@ -387,13 +402,14 @@ int main(int argc, char **argv)
 		run = cmd_keys;
 		argv++;
 		argc--;
-	} else if (!strcmp(cmd, "backup")) {
+	} else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore")) {
 		if (argc < 3 || strncmp(argv[2], "-", 1) == 0) {
-			fprintf(stderr, "usage: patron backup OUT [--db URL] [--key-file PATH]\n");
+			fprintf(stderr, "usage: patron %s %s [--db URL] [--key-file PATH]%s\n", cmd,
+			        cmd[0] == 'b' ? "OUT" : "IN", cmd[0] == 'b' ? " [--encrypt]" : "");
 			return 2;
 		}
 		backup_out = argv[2];
-		run = cmd_backup;
+		run = cmd[0] == 'b' ? cmd_backup : cmd_restore;
 		argv++;
 		argc--;
 	} else if (!strcmp(cmd, "staff")) {

@@ -1,10 +1,13 @@
 #include "service/jobs.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
+#include "service/backup.h"
 #include "service/points.h"
 #include "service/tiers.h"
 #include "util/clock.h"
+#include "util/config.h"
 #include "util/log.h"
 
 enum { HOUR_MS = 3600 * 1000, DAY_MS = 24 * HOUR_MS };
@@ -19,6 +22,18 @@ static void run(pt_db *db, schedule *s)
 	pt_err err = {0};
 	int64_t a = 0, b = 0;
 	int rc;
+	if (s->name[0] == 'b') {
+		char *path = NULL;
+		rc = pt_svc_backup_scheduled(db, pt_settings.backup_dir,
+		                             (int)pt_settings.backup_keep,
+		                             pt_settings.backup_encrypt, &path, &err);
+		if (rc == 0)
+			pt_log_info("msg=\"job done\" job=backup file=\"%s\"", path);
+		else
+			pt_log_error("msg=\"job failed\" job=backup error=\"%s\"", err.msg_en);
+		free(path);
+		return;
+	}
 	if (s->name[0] == 'e')
 		rc = pt_svc_job_expire(db, &a, &b, &err);
 	else
@@ -35,10 +50,14 @@ void pt_svc_jobs_background(const char *db_url, const volatile int *stop)
 	pt_db *db = NULL;
 	pt_err err = {0};
 	int64_t now = pt_clock_now_ms();
-	schedule jobs[] = {{"expire", HOUR_MS, now, now}, {"tiers", DAY_MS, now, now}};
+	/* Backups run on the real clock: a test clock set months ahead must not fire them. */
+	schedule jobs[] = {{"expire", HOUR_MS, now, now},
+	                   {"tiers", DAY_MS, now, now},
+	                   {"backup", pt_settings.backup_every * 1000, 0, 0}};
+	int njobs = pt_settings.backup_dir[0] ? 3 : 2;
 	while (!*stop) {
-		now = pt_clock_now_ms();
-		for (int i = 0; i < 2 && !*stop; i++) {
+		for (int i = 0; i < njobs && !*stop; i++) {
+			now = jobs[i].name[0] == 'b' ? pt_clock_real_ms() : pt_clock_now_ms();
 			schedule *s = &jobs[i];
 			if (now < s->last_ms) /* the clock went back: start the schedule again */
 				s->next_ms = now;

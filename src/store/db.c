@@ -1,5 +1,6 @@
 #include "store/db.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -18,14 +19,33 @@ struct pt_db {
 	char *target; /* what the driver opened: a file path or a PostgreSQL URL */
 };
 
+static const pt_db_driver *driver_of(const char *url, const char **target)
+{
+	*target = url;
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+		return &pt_db_postgres_driver;
+	if (strncmp(url, "sqlite:", 7) == 0)
+		*target = url + 7;
+	return &pt_db_sqlite_driver;
+}
+
+const char *pt_db_file_of(const char *url)
+{
+	const char *target;
+	return driver_of(url, &target) == &pt_db_sqlite_driver ? target : NULL;
+}
+
+int pt_db_restore(const char *url, const char *copy_path, pt_err *err)
+{
+	const char *target;
+	const pt_db_driver *driver = driver_of(url, &target);
+	return driver->restore(target, copy_path, err);
+}
+
 int pt_db_open(pt_db **out, const char *url, pt_err *err)
 {
-	const pt_db_driver *driver = &pt_db_sqlite_driver;
-	const char *target = url;
-	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-		driver = &pt_db_postgres_driver;
-	else if (strncmp(url, "sqlite:", 7) == 0)
-		target = url + 7;
+	const char *target;
+	const pt_db_driver *driver = driver_of(url, &target);
 	if (!*target)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "db", "empty database path",
 		                  "数据库路径为空");
@@ -198,6 +218,34 @@ int pt_db_backup(pt_db *db, const char *path, pt_err *err)
 	if (rc != 0)
 		unlink(part);
 	free(part);
+	free(dir);
+	return rc;
+}
+
+int pt_db_replace_file(const char *copy_path, const char *path, pt_err *err)
+{
+	size_t n = strlen(path);
+	char *side = malloc(n + 5), *dir = strdup(path);
+	if (!side || !dir) {
+		free(side);
+		free(dir);
+		return pt_err_oom(err);
+	}
+	int rc = sync_path(copy_path, false);
+	for (int i = 0; rc == 0 && i < 2; i++) {
+		snprintf(side, n + 5, "%s%s", path, i ? "-shm" : "-wal");
+		if (unlink(side) != 0 && errno != ENOENT)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = rename(copy_path, path);
+	if (rc == 0)
+		rc = sync_path(dirname(dir), true);
+	if (rc != 0)
+		pt_err_set(err, PT_UNAVAILABLE, NULL,
+		           "cannot put the restored copy in place of %s: %s",
+		           "无法用恢复的副本替换 %s：%s", path, strerror(errno));
+	free(side);
 	free(dir);
 	return rc;
 }

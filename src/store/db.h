@@ -74,6 +74,18 @@ int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err);
  * PostgreSQL. Writers carry on meanwhile. */
 int pt_db_backup(pt_db *db, const char *path, pt_err *err);
 
+/* Puts a verified plain copy (what pt_db_backup wrote, at copy_path) in place of the database
+ * at url, atomically: SQLite checks the copy's integrity and renames it over the database
+ * file (copy_path must be on the same file system); PostgreSQL loads the dump with psql in
+ * one transaction into a database that has no Patron tables yet. copy_path is consumed. */
+int pt_db_restore(const char *url, const char *copy_path, pt_err *err);
+/* Where a restore should write its copy of url: beside a SQLite file, else NULL (anywhere). */
+const char *pt_db_file_of(const char *url);
+
+/* For drivers: copy_path flushed and renamed over path (whose -wal and -shm files go first),
+ * then the directory flushed, so the swap survives a crash. */
+int pt_db_replace_file(const char *copy_path, const char *path, pt_err *err);
+
 /* Driver interface: each driver fills one of these. */
 typedef struct {
 	pt_db_kind kind;
@@ -89,6 +101,7 @@ typedef struct {
 	int (*exec_script)(void *conn, const char *sql, pt_err *err);
 	/* Writes the copy to part_path; target is what open was given. */
 	int (*backup)(void *conn, const char *target, const char *part_path, pt_err *err);
+	int (*restore)(const char *target, const char *copy_path, pt_err *err);
 } pt_db_driver;
 
 extern const pt_db_driver pt_db_sqlite_driver;

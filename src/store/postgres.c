@@ -770,27 +770,92 @@ static int pg_exec_script(void *p, const char *sql, pt_err *err)
 }
 
 /* pg_dump takes one consistent snapshot (plain SQL), so the running server carries on. */
-static int pg_backup(void *p, const char *target, const char *part_path, pt_err *err)
+static int run_child(char *const argv[])
 {
-	(void)p;
 	pid_t pid = fork();
 	if (pid < 0)
-		return pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot start pg_dump",
-		                  "无法启动 pg_dump");
+		return -1;
 	if (pid == 0) {
-		execlp("pg_dump", "pg_dump", "--no-owner", "--no-privileges", "--format=plain",
-		       "--file", part_path, "--dbname", target, (char *)NULL);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A dump is loaded whole or not at all: one transaction, stopping at the first error, into
+ * a database without Patron's tables (so nothing is mixed with what is there). */
+static bool whole_dump(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char head[64] = "", tail[129] = "";
+	bool ok = f && fread(head, 1, sizeof(head) - 1, f) > 0 && fseek(f, -128, SEEK_END) == 0 &&
+	          fread(tail, 1, 128, f) == 128;
+	if (f)
+		fclose(f);
+	return ok && strstr(head, "-- PostgreSQL database dump") &&
+	       strstr(tail, "-- PostgreSQL database dump complete");
+}
+
+static int pg_restore(const char *target, const char *copy_path, pt_err *err)
+{
+	if (!whole_dump(copy_path)) {
+		unlink(copy_path);
+		return pt_err_set(
+		    err, PT_INVALID_ARGUMENT, NULL,
+		    "the backup is not a whole pg_dump of a Patron database; nothing was "
+		    "restored",
+		    "备份不是完整的 Patron 数据库 pg_dump 文件；未恢复任何数据");
+	}
+	void *c = NULL;
+	pt_arena *a = pt_arena_new();
+	pt_rows r;
+	int rc = a ? pg_open(&c, target, err) : pt_err_oom(err);
+	if (rc == 0)
+		rc = pg_query(c, a, "SELECT to_regclass('public.members') IS NOT NULL", NULL, 0, &r,
+		              err);
+	if (rc == 0 && pt_rows_int(&r, 0, 0))
+		rc = pt_err_set(
+		    err, PT_CONFLICT, "db",
+		    "the database already holds Patron's tables: restore into a new, empty "
+		    "database",
+		    "该数据库已有 Patron 的数据表：请恢复到一个新的空数据库");
+	if (c)
+		pg_close(c);
+	pt_arena_free(a);
+	if (rc == 0) {
+		char *argv[] = {"psql",     "-X",
+		                "-q",       "--single-transaction",
+		                "-v",       "ON_ERROR_STOP=1",
+		                "-f",       (char *)copy_path,
+		                "--dbname", (char *)target,
+		                NULL};
+		int code = run_child(argv);
+		if (code != 0)
+			rc = pt_err_set(
+			    err, PT_UNAVAILABLE, NULL,
+			    "psql could not load the backup (exit %d); nothing was restored",
+			    "psql 无法载入备份（退出码 %d）；未恢复任何数据", code);
+	}
+	unlink(copy_path);
+	return rc;
+}
+
+/* pg_dump takes one consistent snapshot (plain SQL), so the running server carries on. */
+static int pg_backup(void *p, const char *target, const char *part_path, pt_err *err)
+{
+	(void)p;
+	char *argv[] = {"pg_dump",        "--no-owner",   "--no-privileges",
+	                "--format=plain", "--file",       (char *)part_path,
+	                "--dbname",       (char *)target, NULL};
+	int code = run_child(argv);
+	if (code != 0)
 		return pt_err_set(
 		    err, PT_UNAVAILABLE, NULL,
 		    "pg_dump failed (exit %d); is it installed and the server reachable?",
-		    "pg_dump 失败（退出码 %d）；是否已安装、服务器是否可达？",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		    "pg_dump 失败（退出码 %d）；是否已安装、服务器是否可达？", code);
 	return 0;
 }
 
@@ -805,4 +870,5 @@ const pt_db_driver pt_db_postgres_driver = {
     .query = pg_query,
     .exec_script = pg_exec_script,
     .backup = pg_backup,
+    .restore = pg_restore,
 };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/db.h"
 #include "util/log.h"
@@ -281,6 +282,54 @@ static int sq_backup(void *p, const char *target, const char *part_path, pt_err 
 	           : pt_err_set(err, PT_UNAVAILABLE, NULL, "backup failed", "备份失败");
 }
 
+/* True when no other connection (a running server) has the database open. */
+static bool unused(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_CANTOPEN) {
+		sqlite3_close(db);
+		return true; /* nothing there yet */
+	}
+	rc = rc == SQLITE_OK ? sqlite3_exec(db,
+	                                    "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; "
+	                                    "COMMIT",
+	                                    NULL, NULL, NULL)
+	                     : rc;
+	sqlite3_close(db);
+	return rc == SQLITE_OK;
+}
+
+/* A copy is put in place only when SQLite finds it whole: integrity_check answers "ok". */
+static int sq_restore(const char *target, const char *copy_path, pt_err *err)
+{
+	if (!unused(target)) {
+		unlink(copy_path);
+		return pt_err_set(err, PT_CONFLICT, "db",
+		                  "%s is in use: stop patron serve before restoring over it",
+		                  "%s 正在使用中：请先停止 patron serve 再恢复", target);
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_open_v2(copy_path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
+	bool whole = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	             strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+	sqlite3_finalize(st);
+	/* The copy takes the server's journal mode, and no -wal of its own is left behind. */
+	if (whole)
+		whole = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	if (!whole) {
+		unlink(copy_path);
+		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
+		                  "the backup is not a whole SQLite database; nothing was replaced",
+		                  "备份不是完整的 SQLite 数据库；未替换任何数据");
+	}
+	return pt_db_replace_file(copy_path, target, err);
+}
+
 const pt_db_driver pt_db_sqlite_driver = {
     .kind = PT_DB_SQLITE,
     .open = sq_open,
@@ -292,4 +341,5 @@ const pt_db_driver pt_db_sqlite_driver = {
     .query = sq_query,
     .exec_script = sq_exec_script,
     .backup = sq_backup,
+    .restore = sq_restore,
 };

@@ -27,6 +27,11 @@ typedef struct {
 	char username[64], password[256], role[64], stores[256];
 	char key_file[512];
 	char now[64];
+	bool encrypt;         /* patron backup --encrypt */
+	char backup_dir[512]; /* serve: scheduled backups go here; empty: none */
+	int64_t backup_every; /* seconds between scheduled backups */
+	int64_t backup_keep;  /* scheduled backups kept; older ones are removed */
+	bool backup_encrypt;  /* scheduled backups encrypted under the key file */
 } pt_config;
 
 /* The settings in force; filled by pt_config_load, read-only afterwards. */

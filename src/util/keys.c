@@ -229,6 +229,35 @@ char *pt_keys_open(pt_arena *a, const char *purpose, const char *sealed)
 	return out;
 }
 
+int pt_keys_backup_key(const char *id, unsigned char out[32], char id_out[16], pt_err *err)
+{
+	key found;
+	bool have = false;
+	pthread_mutex_lock(&ring_lock);
+	for (int attempt = 0; attempt < 2 && !have; attempt++) {
+		for (int i = 0; i < nkeys && !have; i++)
+			if (!id || strcmp(ring[i].id, id) == 0) {
+				found = ring[i];
+				have = true;
+			}
+		pt_err ignore;
+		if (!have && attempt == 0 && ring_path[0])
+			load_locked(ring_path, false, &ignore);
+	}
+	pthread_mutex_unlock(&ring_lock);
+	if (!have)
+		return pt_err_set(
+		    err, PT_INVALID_ARGUMENT, "key_file",
+		    "the key file has no key %s: use the key file the backup was made with",
+		    "密钥文件中没有密钥 %s：请使用备份时的密钥文件", id ? id : "(current)");
+	static const char context[] = "patron backup v1";
+	crypto_generichash(out, 32, (const unsigned char *)context, sizeof(context) - 1, found.enc,
+	                   KEYLEN);
+	snprintf(id_out, 16, "%s", found.id);
+	sodium_memzero(&found, sizeof(found));
+	return 0;
+}
+
 char *pt_keys_index(pt_arena *a, const char *purpose, const char *value)
 {
 	unsigned char h[32];

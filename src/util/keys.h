@@ -27,6 +27,10 @@ char *pt_keys_open(pt_arena *a, const char *purpose, const char *sealed);
 /* The blind index of value for purpose, as 64 hex characters. */
 char *pt_keys_index(pt_arena *a, const char *purpose, const char *value);
 
+/* The key that encrypts backups, derived from the current key (id NULL; its id is written to
+ * id_out) or from the key named id: so a backup stays readable while its key is in the file. */
+int pt_keys_backup_key(const char *id, unsigned char out[32], char id_out[16], pt_err *err);
+
 /* Adds a new current key to the file (keeping the old ones) and loads it. */
 int pt_keys_rotate(const char *path, pt_err *err);
 

@@ -43,6 +43,7 @@ import test_totp  # noqa: E402,F401
 import test_catalog  # noqa: E402,F401
 import test_security  # noqa: E402,F401
 import test_console  # noqa: E402,F401
+import test_backup  # noqa: E402,F401
 
 
 class Results:

@@ -1,0 +1,192 @@
+"""Backups: an online copy while serving, encrypted or not, with a checksum; restore refuses
+anything damaged and leaves the database as it was; scheduled backups are pruned."""
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import time
+import uuid
+
+from harness import API, Database, Group, check, eq, expect, start_instance
+
+group = Group("backup")
+
+
+def ledger_digest(db):
+    """An ordered hash of every ledger entry and the member count of a database."""
+    sql = ("SELECT id, transfer_id, member_id, account, points, balance_after, created_at "
+           "FROM point_entries ORDER BY id")
+    if db.kind == "sqlite":
+        with sqlite3.connect(db.url.split(":", 1)[1]) as c:
+            rows = "\n".join("|".join("" if v is None else str(v) for v in r)
+                             for r in c.execute(sql))
+            members = c.execute("SELECT COUNT(*) FROM members").fetchone()[0]
+    else:
+        def q(s):
+            r = subprocess.run(["psql", "-X", "-At", "-d", db.url, "-c", s],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0, f"psql: {r.stderr}")
+            return r.stdout.strip()
+        rows, members = q(sql), int(q("SELECT COUNT(*) FROM members"))
+    return hashlib.sha256(rows.encode()).hexdigest(), members
+
+
+def some_activity(ctx):
+    m = ctx.new_member(phone=ctx.phone("133"), note="BACKUP-CANARY-" + uuid.uuid4().hex[:8])
+    expect(ctx.owner.post(f"{API}/members/{m['id']}/points/adjust",
+                        {"points": 250, "reason": "backup test"},
+                        headers={"Idempotency-Key": "bk-" + uuid.uuid4().hex}), 201)
+    return m
+
+
+def restore(ctx, path, target):
+    return subprocess.run([ctx.inst.cfg.patron, "restore", path, "--db", target.url],
+                          capture_output=True, text=True, timeout=300)
+
+
+def fresh_target(ctx):
+    """An empty database to restore into, with the instance's key file beside it."""
+    d = os.path.join(ctx.inst.workdir, "restore-" + uuid.uuid4().hex[:6])
+    os.makedirs(d)
+    target = Database(ctx.inst.cfg, d)
+    if target.kind == "sqlite":
+        src = ctx.inst.db.url.split(":", 1)[1] + ".key"
+        with open(src, "rb") as f, open(target.url.split(":", 1)[1] + ".key", "wb") as g:
+            g.write(f.read())
+        os.chmod(target.url.split(":", 1)[1] + ".key", 0o600)
+    return target
+
+
+def backup(ctx, name, *flags):
+    path = os.path.join(ctx.inst.workdir, name)
+    r = ctx.inst.cli("backup", path, *flags)
+    eq(r.returncode, 0, f"patron backup: {r.stderr}")
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(path + ".sha256") as f:
+        eq(f.read().split()[0], hashlib.sha256(data).hexdigest(), "checksum file")
+    return path, data
+
+
+@group.test
+def backup_while_serving_then_restore_elsewhere(ctx):
+    some_activity(ctx)
+    path, _ = backup(ctx, "online.backup")
+    want = ledger_digest(ctx.inst.db)
+    some_activity(ctx)  # after the backup point: not in the copy
+    target = fresh_target(ctx)
+    try:
+        r = restore(ctx, path, target)
+        eq(r.returncode, 0, f"patron restore: {r.stdout} {r.stderr}")
+        check("all invariants hold" in r.stdout, f"restore ran no check: {r.stdout}")
+        eq(ledger_digest(target), want, "ledger and members as at the backup")
+    finally:
+        target.drop()
+
+
+@group.test
+def encrypted_backup_hides_data_and_restores(ctx):
+    m = some_activity(ctx)
+    got = expect(ctx.api.get(f"{API}/members/{m['id']}"), 200)
+    path, data = backup(ctx, "sealed.backup", "--encrypt")
+    check(data.startswith(b"PATRONBK1 "), "encrypted backups start with their magic line")
+    for secret in (got["note"], got["phone"], "CREATE TABLE", "SQLite format"):
+        check(secret.encode() not in data, f"{secret!r} readable in an encrypted backup")
+    want = ledger_digest(ctx.inst.db)
+    target = fresh_target(ctx)
+    try:
+        r = restore(ctx, path, target)
+        eq(r.returncode, 0, f"patron restore: {r.stdout} {r.stderr}")
+        eq(ledger_digest(target), want, "ledger after restoring the encrypted backup")
+    finally:
+        target.drop()
+
+
+@group.test
+def damaged_backups_are_refused(ctx):
+    some_activity(ctx)
+    path, data = backup(ctx, "whole.backup", "--encrypt")
+    plain, pdata = backup(ctx, "whole-plain.backup")
+    target = fresh_target(ctx)
+
+    def write(name, content, fix_sum=True):
+        p = os.path.join(ctx.inst.workdir, name)
+        with open(p, "wb") as f:
+            f.write(content)
+        if fix_sum:
+            with open(p + ".sha256", "w") as f:
+                f.write(hashlib.sha256(content).hexdigest() + "  " + name + "\n")
+        return p
+
+    flipped = bytearray(data)
+    flipped[len(flipped) // 2] ^= 0x40
+    cases = {
+        "no checksum file": write("nosum.backup", data, fix_sum=False),
+        "checksum does not match": write("mismatch.backup", data + b"x", fix_sum=False),
+        "one byte changed (checksum redone)": write("flipped.backup", bytes(flipped)),
+        "cut short (checksum redone)": write("cut.backup", data[: len(data) // 2]),
+        "not a backup": write("junk.backup", b"hello, this is not a backup\n" * 100),
+    }
+    if target.kind == "sqlite":
+        bad = bytearray(pdata)
+        for page in range(1, min(30, len(bad) // 4096)):
+            bad[page * 4096] = 0xFF  # not a b-tree page type: integrity_check objects
+        cases["damaged SQLite pages (checksum redone)"] = write("pages.backup", bytes(bad))
+    with open(os.path.join(ctx.inst.workdir, "mismatch.backup.sha256"), "w") as f:
+        f.write(hashlib.sha256(data).hexdigest() + "  mismatch.backup\n")
+    try:
+        for label, p in cases.items():
+            with ctx.case(label):
+                r = restore(ctx, p, target)
+                check(r.returncode != 0, f"restore accepted it: {r.stdout}")
+                check(r.stderr.strip().startswith("patron: "), f"no clear message: {r.stderr!r}")
+                if target.kind != "sqlite":
+                    r = subprocess.run(["psql", "-X", "-At", "-d", target.url, "-c",
+                                        "SELECT to_regclass('public.members') IS NULL"],
+                                       capture_output=True, text=True, timeout=60)
+                    eq(r.stdout.strip(), "t", "a refused restore left tables behind")
+                else:
+                    path_ = target.url.split(":", 1)[1]
+                    check(not os.path.exists(path_), "a refused restore wrote the database")
+                    leftovers = [f for f in os.listdir(os.path.dirname(path_))
+                                 if f.endswith(".restoring")]
+                    eq(leftovers, [], "temporary copies left behind")
+    finally:
+        target.drop()
+
+
+@group.test
+def restore_refuses_a_database_in_use(ctx):
+    path, _ = backup(ctx, "inuse.backup")
+    r = restore(ctx, path, ctx.inst.db)
+    check(r.returncode != 0, "restored over the database the server is using")
+    expect(ctx.api.get(f"{API}/stores"), 200)
+
+
+scheduled = Group("backup_scheduled", server=False)
+
+
+@scheduled.test
+def scheduled_backups_are_kept_and_pruned(ctx):
+    d = os.path.join(ctx.cfg.workroot, "scheduled-" + uuid.uuid4().hex[:6])
+    os.makedirs(d)
+    inst = start_instance(ctx.cfg, "scheduled", ["--backup-dir", d, "--backup-every", "1",
+                                                 "--backup-keep", "2"])
+    try:
+        deadline = time.time() + 20
+        done = []
+        while time.time() < deadline:
+            done = sorted(f for f in os.listdir(d) if f.startswith("patron-")
+                          and not f.endswith(".sha256") and not f.endswith(".part"))
+            if inst.log_text().count("job=backup") >= 3:
+                break
+            time.sleep(0.3)
+        check(inst.log_text().count("job=backup") >= 3, "fewer than 3 scheduled backups in 20 s")
+        check(1 <= len(done) <= 2, f"backup_keep=2 but {done}")
+        for f in done:
+            with open(os.path.join(d, f), "rb") as fh, \
+                    open(os.path.join(d, f + ".sha256")) as sh:
+                eq(sh.read().split()[0], hashlib.sha256(fh.read()).hexdigest(), f"{f} checksum")
+    finally:
+        inst.cleanup()
