@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # OFF builds patron without the web console, and without Node.js.
 PATRON_WEB ?= ON
 
-.PHONY: all deps build demo test asan unit web format clean
+.PHONY: all deps build demo test asan unit web format clean crash
 
 all: build
 
@@ -40,3 +40,9 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) web/dist
+
+# Crash rounds beyond the 20 that `make test` runs: make crash ROUNDS=100
+ROUNDS ?= 100
+crash: build
+	@PATRON_CRASH_ROUNDS=$(ROUNDS) python3 tests/api/run.py --patron $(BUILD)/patron --db sqlite -k crash
+	@PATRON_CRASH_ROUNDS=$(ROUNDS) python3 tests/api/run.py --patron $(BUILD)/patron --db postgres -k crash

@@ -7,7 +7,7 @@ apt_packages=(
   build-essential cmake pkg-config clang-format
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libinih-dev libcmocka-dev
   liboath-dev libqrencode-dev
-  sqlite3 postgresql python3 tzdata nodejs npm gzip chromium fonts-noto-cjk
+  sqlite3 postgresql python3 tzdata nodejs npm gzip chromium fonts-noto-cjk fiu-utils
 )
 
 missing=()

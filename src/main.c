@@ -347,6 +347,7 @@ static int cmd_serve(void)
 	if (!db)
 		return fail(&err);
 	pt_db_close(db);
+	pt_clock_mark_started();
 	pt_server_config cfg = {.listen = pt_settings.listen,
 	                        .db_url = pt_settings.db,
 	                        .workers = (int)pt_settings.workers,

@@ -7,8 +7,9 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-/* A key left running this long belongs to a server that died mid-request: its transaction was
- * rolled back with it, so the request may run again. */
+/* A key left running this long, or claimed before this server started, or (PostgreSQL)
+ * whose claiming connection is gone, belongs to a server that died mid-request: its
+ * transaction was rolled back with it, so the request may run again. */
 enum { STALE_MS = 60 * 1000 };
 
 typedef struct {
@@ -49,7 +50,8 @@ static int begin_tx(pt_db *db, void *arg, pt_err *err)
 		x->idem->body = row.response && *row.response ? row.response : NULL;
 		return 0;
 	}
-	if (pt_repo_idem_take_over(db, row.id, now - STALE_MS, now, &taken, err) != 0)
+	if (pt_repo_idem_take_over(db, a, row.id, now - STALE_MS, pt_clock_started_ms(), now,
+	                           &taken, err) != 0)
 		return -1;
 	if (taken) {
 		pt_log_warn("msg=\"idempotency key taken over\" caller=%s", x->caller);

@@ -265,14 +265,20 @@ typedef struct {
 	const char *request_hash, *state, *response;
 } pt_idem_row;
 
+/* Who runs a key: on PostgreSQL the claiming connection holds a session advisory lock on it
+ * until finish or delete, and the lock dies with the connection, so a retry can tell a key
+ * whose server crashed (lock free) from one still running anywhere (lock held). On SQLite,
+ * where one server owns the file, a running key older than this server's start is dead. */
+
 /* Inserts a running key; *claimed false when the caller already has this key. */
 int pt_repo_idem_claim(pt_db *db, pt_arena *a, const char *caller, const char *key,
                        const char *hash, int64_t now, int64_t *id, bool *claimed, pt_err *err);
 int pt_repo_idem_get(pt_db *db, pt_arena *a, const char *caller, const char *key, pt_idem_row *out,
                      bool *found, pt_err *err);
-/* Takes over a running key left behind before stale_before (its server died). */
-int pt_repo_idem_take_over(pt_db *db, int64_t id, int64_t stale_before, int64_t now, bool *taken,
-                           pt_err *err);
+/* Takes over a running key whose server died: on PostgreSQL its lock is free; on SQLite it
+ * was claimed before started_at (this server's start) or before stale_before. */
+int pt_repo_idem_take_over(pt_db *db, pt_arena *a, int64_t id, int64_t stale_before,
+                           int64_t started_at, int64_t now, bool *taken, pt_err *err);
 int pt_repo_idem_finish(pt_db *db, int64_t id, int status, const char *response, pt_err *err);
 int pt_repo_idem_delete(pt_db *db, int64_t id, pt_err *err);
 int pt_repo_idem_purge(pt_db *db, int64_t before, pt_err *err);

@@ -41,8 +41,10 @@ static int fail(conn *c, int rc, pt_err *err)
 		return -1;
 	}
 	int primary = rc & 0xFF;
+	/* The disk, not the request: a failed read can look like a malformed page (CORRUPT)
+	 * until the disk answers again. */
 	if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR ||
-	    primary == SQLITE_FULL) {
+	    primary == SQLITE_FULL || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
 		pt_log_error("msg=\"sqlite error\" rc=%d error=\"%s\"", ext, msg);
 		return pt_err_set(err, PT_UNAVAILABLE, NULL, "the database cannot be written",
 		                  "数据库无法写入");
@@ -104,6 +106,9 @@ static int simple(conn *c, const char *sql, pt_err *err)
 static int sq_begin(void *p, bool write, pt_err *err)
 {
 	conn *c = p;
+	/* A rollback that failed on a failing disk leaves its transaction open: end it now. */
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	if (simple(c, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0)
 		return -1;
 	c->in_tx = 1;

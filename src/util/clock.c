@@ -76,3 +76,15 @@ int pt_clock_parse_rfc3339(const char *s, int64_t *ms)
 	*ms = secs * 1000 + frac;
 	return 0;
 }
+
+static _Atomic int64_t started_ms;
+
+int64_t pt_clock_started_ms(void)
+{
+	return started_ms;
+}
+
+void pt_clock_mark_started(void)
+{
+	started_ms = pt_clock_real_ms();
+}

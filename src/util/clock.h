@@ -8,6 +8,9 @@ int64_t pt_clock_now_ms(void);
 /* The real time, whatever the test clock says: for what measures elapsed time rather than
  * business time (session timeouts, stale idempotency keys). */
 int64_t pt_clock_real_ms(void);
+/* When this server started (real time), marked by serve; 0 before. */
+int64_t pt_clock_started_ms(void);
+void pt_clock_mark_started(void);
 /* Pins the clock at ms; a negative value returns it to real time. */
 void pt_clock_set_ms(int64_t ms);
 

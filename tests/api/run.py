@@ -24,6 +24,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "crash"))
 
 from harness import Config, Ctx, Failure, Group, start_instance  # noqa: E402
 
@@ -44,6 +45,8 @@ import test_catalog  # noqa: E402,F401
 import test_security  # noqa: E402,F401
 import test_console  # noqa: E402,F401
 import test_backup  # noqa: E402,F401
+import test_crash  # noqa: E402,F401
+import test_faults  # noqa: E402,F401
 
 
 class Results:
