@@ -102,17 +102,29 @@ export const api = {
   del: <T>(path: string) => request<T>('DELETE', path),
 }
 
-/** Every item of a list, following next_cursor (bounded, for small lists such as stores). */
-export async function getAll<T>(path: string, query: Query = {}, maxPages = 20): Promise<T[]> {
+/**
+ * The items of a list, following next_cursor for at most `maxPages` pages of `limit` items;
+ * `truncated` when the list went on beyond them.
+ */
+export async function getPages<T>(
+  path: string,
+  query: Query = {},
+  { limit = 500, maxPages = 20 } = {},
+): Promise<{ items: T[]; truncated: boolean }> {
   const items: T[] = []
   let cursor: string | null = null
   for (let i = 0; i < maxPages; i++) {
-    const page: Page<T> = await api.get<Page<T>>(path, { ...query, limit: 500, cursor })
+    const page: Page<T> = await api.get<Page<T>>(path, { ...query, limit, cursor })
     items.push(...page.items)
     cursor = page.next_cursor
     if (!cursor) break
   }
-  return items
+  return { items, truncated: cursor !== null }
+}
+
+/** Every item of a list, following next_cursor (bounded, for small lists such as stores). */
+export async function getAll<T>(path: string, query: Query = {}, maxPages = 20): Promise<T[]> {
+  return (await getPages<T>(path, query, { maxPages })).items
 }
 
 /** A new idempotency key: generated once per sale (or per change) and reused on retries. */

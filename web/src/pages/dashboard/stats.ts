@@ -1,6 +1,6 @@
 // Sales, member and points figures computed in the browser from the orders of a few days (the
 // API has no report endpoint yet). Money stays integer fen.
-import type { OrderRow } from '@/pages/members/types'
+import type { Order } from '@/api/types'
 import { dayOf } from './time'
 
 export interface Totals {
@@ -34,7 +34,7 @@ export function emptyTotals(): Totals {
   }
 }
 
-export function addOrder(t: Totals, o: OrderRow): void {
+export function addOrder(t: Totals, o: Order): void {
   t.orders += 1
   t.sales += o.total
   t.cash += o.cash_due
@@ -67,7 +67,7 @@ export function merge(list: Totals[]): Totals {
 }
 
 /** Orders grouped by their calendar day in the zone, for the days asked (others are left out). */
-export function byDay(orders: OrderRow[], days: string[], tz: string): Map<string, Totals> {
+export function byDay(orders: Order[], days: string[], tz: string): Map<string, Totals> {
   const out = new Map(days.map((d) => [d, emptyTotals()]))
   for (const o of orders) {
     const t = out.get(dayOf(o.created_at, tz))
@@ -77,7 +77,7 @@ export function byDay(orders: OrderRow[], days: string[], tz: string): Map<strin
 }
 
 /** Sales per store over the orders given: [store_id, fen] by sales, largest first. */
-export function byStore(orders: OrderRow[]): [number, number][] {
+export function byStore(orders: Order[]): [number, number][] {
   const m = new Map<number, number>()
   for (const o of orders) m.set(o.store_id, (m.get(o.store_id) ?? 0) + o.total)
   return [...m].sort((a, b) => b[1] - a[1])
