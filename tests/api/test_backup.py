@@ -5,6 +5,7 @@ import hashlib
 import os
 import sqlite3
 import subprocess
+import threading
 import time
 import uuid
 
@@ -81,6 +82,58 @@ def backup_while_serving_then_restore_elsewhere(ctx):
         eq(r.returncode, 0, f"patron restore: {r.stdout} {r.stderr}")
         check("all invariants hold" in r.stdout, f"restore ran no check: {r.stdout}")
         eq(ledger_digest(target), want, "ledger and members as at the backup")
+    finally:
+        target.drop()
+
+
+def ledger_rows(db):
+    """id -> row of every ledger entry."""
+    sql = ("SELECT id, transfer_id, member_id, account, points, balance_after, created_at "
+           "FROM point_entries ORDER BY id")
+    if db.kind == "sqlite":
+        with sqlite3.connect(db.url.split(":", 1)[1]) as c:
+            rows = [tuple("" if v is None else str(v) for v in r) for r in c.execute(sql)]
+    else:
+        r = subprocess.run(["psql", "-X", "-At", "-F", "|", "-d", db.url, "-c", sql],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"psql: {r.stderr}")
+        rows = [tuple(line.split("|")) for line in r.stdout.splitlines() if line]
+    return {row[0]: row for row in rows}
+
+
+@group.test
+def backup_under_load_restores_a_consistent_ledger(ctx):
+    m = some_activity(ctx)
+    stop = threading.Event()
+    done = []
+
+    def adjuster():
+        c = ctx.login()
+        while not stop.is_set():
+            r = c.post(f"{API}/members/{m['id']}/points/adjust", {"points": 1, "reason": "load"},
+                       headers={"Idempotency-Key": "load-" + uuid.uuid4().hex})
+            if r.status == 201:
+                done.append(1)
+
+    threads = [threading.Thread(target=adjuster, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    path, _ = backup(ctx, "loaded.backup")
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    check(len(done) > 0, "no adjustment went through during the backup")
+    live = ledger_rows(ctx.inst.db)
+    target = fresh_target(ctx)
+    try:
+        r = restore(ctx, path, target)
+        eq(r.returncode, 0, f"patron restore of a backup taken under load: {r.stdout} {r.stderr}")
+        copy = ledger_rows(target)
+        check(0 < len(copy) < len(live), f"backup point: {len(copy)} of {len(live)} entries")
+        changed = [k for k, row in copy.items() if live.get(k) != row]
+        eq(changed, [], "entries in the backup that differ from the live ledger")
     finally:
         target.drop()
 
