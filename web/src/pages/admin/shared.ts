@@ -1,54 +1,10 @@
 // What the admin pages (products, stock, loyalty rules, staff, roles, API keys...) share beyond
-// the console-wide helpers: the stores and tiers for pickers and tables, permissions and roles,
-// PATCH bodies, copying with a message.
-import { ref, shallowRef } from 'vue'
+// the console-wide helpers: permissions and roles, PATCH bodies, copying with a message.
 import { ElMessage } from 'element-plus'
-import { api, getAll, type Page } from '@/api/client'
-import type { Store, Tier } from '@/api/types'
 import { i18n } from '@/i18n'
 import { copyText } from '@/utils/browser'
 
 const t = i18n.global.t
-
-/** Every store, loaded once per page; `storeName(id)` and `storesText(ids)` for tables. */
-export function useStoreList() {
-  const stores = shallowRef<Store[]>([])
-  const loaded = ref(false)
-  async function load() {
-    try {
-      stores.value = await getAll<Store>('/stores')
-    } catch {
-      stores.value = []
-    } finally {
-      loaded.value = true
-    }
-  }
-  function storeName(id: number | null | undefined): string {
-    if (id === null || id === undefined) return '—'
-    return stores.value.find((s) => s.id === id)?.name ?? `#${id}`
-  }
-  /** The stores a coupon, promotion or staff member is limited to; none means every store. */
-  function storesText(ids: number[]): string {
-    return ids.length ? ids.map(storeName).join('、') : t('admin.everyStore')
-  }
-  return { stores, loaded, load, storeName, storesText }
-}
-
-/** Every tier (never paged). */
-export function useTierList() {
-  const tiers = shallowRef<Tier[]>([])
-  async function load() {
-    try {
-      tiers.value = (await api.get<Page<Tier>>('/tiers')).items
-    } catch {
-      tiers.value = []
-    }
-  }
-  function tierName(id: number): string {
-    return tiers.value.find((x) => x.id === id)?.name ?? `#${id}`
-  }
-  return { tiers, load, tierName }
-}
 
 /** Every permission the API knows, in the order of the API's documentation, by area. */
 export const PERMISSION_GROUPS: { area: string; perms: string[] }[] = [
