@@ -106,8 +106,9 @@ static int simple(conn *c, const char *sql, pt_err *err)
 static int sq_begin(void *p, bool write, pt_err *err)
 {
 	conn *c = p;
-	/* A rollback that failed on a failing disk leaves its transaction open: end it now. */
-	if (!sqlite3_get_autocommit(c->db))
+	/* A rollback that failed on a failing disk leaves its transaction open: end it now.
+	 * (A transaction this connection knows it began is nesting, refused below.) */
+	if (!c->in_tx && !sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	if (simple(c, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0)
 		return -1;
