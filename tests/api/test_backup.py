@@ -107,24 +107,29 @@ def backup_under_load_restores_a_consistent_ledger(ctx):
     stop = threading.Event()
     done = []
 
-    def adjuster():
-        c = ctx.login()
+    def adjuster(c):
         while not stop.is_set():
             r = c.post(f"{API}/members/{m['id']}/points/adjust", {"points": 1, "reason": "load"},
                        headers={"Idempotency-Key": "load-" + uuid.uuid4().hex})
             if r.status == 201:
                 done.append(1)
 
-    threads = [threading.Thread(target=adjuster, daemon=True) for _ in range(4)]
+    def wait_for(n):
+        deadline = time.time() + 30
+        while len(done) < n and time.time() < deadline:
+            time.sleep(0.02)
+
+    clients = [ctx.login() for _ in range(4)]  # signing in is slow on purpose: before the load
+    threads = [threading.Thread(target=adjuster, args=(c,), daemon=True) for c in clients]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    wait_for(5)
     path, _ = backup(ctx, "loaded.backup")
-    time.sleep(0.3)
+    wait_for(len(done) + 5)
     stop.set()
     for t in threads:
         t.join(timeout=30)
-    check(len(done) > 0, "no adjustment went through during the backup")
+    check(len(done) >= 10, f"only {len(done)} adjustments around the backup")
     live = ledger_rows(ctx.inst.db)
     target = fresh_target(ctx)
     try:
