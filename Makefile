@@ -46,3 +46,13 @@ ROUNDS ?= 100
 crash: build
 	@PATRON_CRASH_ROUNDS=$(ROUNDS) python3 tests/api/run.py --patron $(BUILD)/patron --db sqlite -k crash
 	@PATRON_CRASH_ROUNDS=$(ROUNDS) python3 tests/api/run.py --patron $(BUILD)/patron --db postgres -k crash
+
+# The libFuzzer harnesses of fuzz/ (fuzz/README.md): built with clang, ASan and UBSan in
+# build-fuzz/, each run FUZZ_SECONDS after replaying fuzz/regressions/. New inputs stay in
+# build-fuzz/corpus/, crashes in build-fuzz/artifacts/. One harness: make fuzz FUZZERS=fuzz_http
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZERS ?=
+.PHONY: fuzz
+fuzz: deps
+	@scripts/fuzz.sh --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) --web $(PATRON_WEB) $(FUZZERS)

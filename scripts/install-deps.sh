@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(
   build-essential cmake pkg-config clang-format
+  clang libclang-rt-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libinih-dev libcmocka-dev
   liboath-dev libqrencode-dev
   sqlite3 postgresql python3 tzdata nodejs npm gzip chromium fonts-noto-cjk fiu-utils

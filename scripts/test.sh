@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the API suite on SQLite and on a throwaway PostgreSQL, the
 # OpenAPI lint, the web console's unit tests (Vitest) and end-to-end test (Chromium against
-# the console built into patron), then the unit and API tests again in the ASan + UBSan
-# build. Ends with one summary line, "tests: N passed, N failed".
+# the console built into patron), the fuzz harnesses for a minute each, then the unit and API
+# tests again in the ASan + UBSan build. Ends with one summary line, "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -100,6 +100,20 @@ web_e2e() {
 	count web-e2e "$rc" "$out"
 }
 
+# The libFuzzer harnesses of fuzz/ (clang, ASan + UBSan): the regression inputs, then 60 s
+# each from the committed corpus; scripts/fuzz.sh builds them in build-fuzz (or $FUZZ_BUILD)
+# with the console as the main build has it. One count per harness.
+fuzz() {
+	local out=$log_dir/fuzz.log web=ON
+	if grep -qE '^PATRON_WEB:BOOL=(OFF|NO|FALSE|0)$' "$build/CMakeCache.txt" 2>/dev/null; then
+		web=OFF
+	fi
+	scripts/fuzz.sh --build "${FUZZ_BUILD:-build-fuzz}" --seconds 60 --fresh --web "$web" >"$out" 2>&1
+	local rc=$?
+	grep -aE '^(FAIL|fuzz_|  |==fuzz==|SUMMARY)' "$out" | head -n 60
+	count fuzz "$rc" "$out"
+}
+
 echo "== starting a throwaway PostgreSQL"
 pg_url=$(tests/api/pg.sh start "$pg_dir") || { echo "cannot start PostgreSQL"; exit 1; }
 
@@ -115,6 +129,7 @@ count openapi "$rc" "$out"
 
 web_unit
 web_e2e
+fuzz
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

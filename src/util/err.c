@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/text.h"
+
 static const struct {
 	const char *name;
 	int status;
@@ -27,6 +29,24 @@ static const struct {
     [PT_UNAVAILABLE] = {"unavailable", 503},
 };
 
+/* A message may quote bytes that are not UTF-8 (a path as sent) or have a character cut at the
+ * end of its buffer; JSON cannot carry either, and the answer would lose its error body. Each
+ * byte that does not start a whole, valid character becomes '?'. */
+static void keep_utf8(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p;) {
+		int n = *p < 0x80             ? 1
+		        : (*p & 0xE0) == 0xC0 ? 2
+		        : (*p & 0xF0) == 0xE0 ? 3
+		        : (*p & 0xF8) == 0xF0 ? 4
+		                              : 0;
+		if (n && pt_utf8_length((const char *)p, (size_t)n) == 1)
+			p += n;
+		else
+			*p++ = '?';
+	}
+}
+
 int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt, const char *zh_fmt,
                ...)
 {
@@ -41,6 +61,9 @@ int pt_err_set(pt_err *err, pt_code code, const char *field, const char *en_fmt,
 	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
 	vsnprintf(err->msg_en, sizeof(err->msg_en), en_fmt, ap);
 	vsnprintf(err->msg_zh, sizeof(err->msg_zh), zh_fmt, ap2);
+	keep_utf8(err->field);
+	keep_utf8(err->msg_en);
+	keep_utf8(err->msg_zh);
 	va_end(ap2);
 	va_end(ap);
 	return -1;
