@@ -17,8 +17,8 @@ static json_t *perms_json(unsigned perms)
 static json_t *user_json(const pt_staff *s)
 {
 	return json_pack("{s:I, s:s, s:s, s:b, s:o}", "id", (json_int_t)s->id, "username",
-	                 s->username, "role", s->role, "totp_enabled", s->totp_enabled, "created_at",
-	                 pt_json_time(s->created_at));
+	                 s->username, "role", s->role, "totp_enabled", s->totp_enabled,
+	                 "created_at", pt_json_time(s->created_at));
 }
 
 static json_t *key_json(const pt_api_key *k)

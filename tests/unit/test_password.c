@@ -25,9 +25,9 @@ static void common_passwords_are_refused(void **state)
 static void listed_passwords_are_refused(void **state)
 {
 	(void)state;
-	const char *listed[] = {"sonyericsson", "leavemealone", "finalfantasy", "WebSolutions",
+	const char *listed[] = {"sonyericsson",   "leavemealone", "finalfantasy", "WebSolutions",
 	                        "chickenwing101", "dragon123456", "mustang!2026", "2026Starwars!",
-	                        "1qaz!qaz", "p@ssw0rd"};
+	                        "1qaz!qaz",       "p@ssw0rd"};
 	for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++)
 		if (!pt_password_common(listed[i]))
 			fail_msg("%s should count as common", listed[i]);
