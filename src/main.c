@@ -347,6 +347,8 @@ static int cmd_serve(void)
 	if (!db)
 		return fail(&err);
 	pt_db_close(db);
+	if (pt_db_group_commit(pt_settings.db, &err) != 0)
+		return fail(&err);
 	pt_clock_mark_started();
 	pt_server_config cfg = {.listen = pt_settings.listen,
 	                        .db_url = pt_settings.db,

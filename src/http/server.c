@@ -23,9 +23,11 @@
 #include "service/idempotency.h"
 #include "util/log.h"
 
-enum { SHUTDOWN_GRACE_SECONDS = 30 };
+/* Polling threads read requests, parse bodies and serve the console's files; the workers
+ * (serve's workers setting) do everything that needs the database. */
+enum { SHUTDOWN_GRACE_SECONDS = 30, POLLING_THREADS = 2 };
 
-typedef struct {
+typedef struct request {
 	pt_req req;
 	struct MHD_Connection *conn;
 	char *body;
@@ -35,13 +37,30 @@ typedef struct {
 	char request_id[65];
 	int route;
 	bool is_static; /* a file of the web console */
+	bool on_worker; /* handed to a worker: its answer waits in pending until resumed */
+	struct MHD_Response *pending;
+	unsigned pending_status;
+	struct request *next_queued;
 } request;
+
+/* Requests that touch the database run on worker threads, each with its own connection,
+ * while the connection is suspended: a request waiting on a lock holds up only its worker,
+ * never the other connections served by the same polling thread. */
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t ready;
+	request *head, *tail;
+	bool stop;
+	pthread_t *threads;
+	int nthreads;
+} work_queue;
 
 static struct {
 	const pt_server_config *cfg;
 	pthread_key_t db_key;
 	atomic_int in_flight;
 	volatile int stop;
+	work_queue work;
 } server;
 
 static void *run_background(void *arg)
@@ -220,8 +239,14 @@ static enum MHD_Result queue_reply(request *r, struct MHD_Response *resp, const 
 		         req->retry_after > 0 ? req->retry_after : 1);
 		MHD_add_response_header(resp, "Retry-After", seconds);
 	}
-	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)req->status, resp);
-	MHD_destroy_response(resp);
+	enum MHD_Result ret = MHD_YES;
+	if (r->on_worker) {
+		r->pending = resp;
+		r->pending_status = (unsigned)req->status;
+	} else {
+		ret = MHD_queue_response(r->conn, (unsigned)req->status, resp);
+		MHD_destroy_response(resp);
+	}
 
 	int64_t dur_ns = now_ns() - r->start_ns;
 	pt_metrics_record(r->route, req->method, req->status, dur_ns);
@@ -521,6 +546,57 @@ static bool host_allowed(const char *host)
 	return false;
 }
 
+static enum MHD_Result execute(request *r);
+
+static void *run_worker(void *arg)
+{
+	(void)arg;
+	work_queue *q = &server.work;
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		while (!q->head && !q->stop)
+			pthread_cond_wait(&q->ready, &q->lock);
+		request *r = q->head;
+		if (r) {
+			q->head = r->next_queued;
+			if (!q->head)
+				q->tail = NULL;
+		}
+		pthread_mutex_unlock(&q->lock);
+		if (!r)
+			return NULL;
+		execute(r);
+		MHD_resume_connection(r->conn);
+	}
+}
+
+static int start_workers(int n)
+{
+	work_queue *q = &server.work;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->ready, NULL);
+	q->threads = calloc((size_t)n, sizeof(*q->threads));
+	if (!q->threads)
+		return -1;
+	for (; q->nthreads < n; q->nthreads++)
+		if (pthread_create(&q->threads[q->nthreads], NULL, run_worker, NULL) != 0)
+			return -1;
+	return 0;
+}
+
+/* Once every queued request has been answered. */
+static void stop_workers(void)
+{
+	work_queue *q = &server.work;
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_broadcast(&q->ready);
+	pthread_mutex_unlock(&q->lock);
+	for (int i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	free(q->threads);
+}
+
 static enum MHD_Result dispatch(request *r)
 {
 	pt_req *req = &r->req;
@@ -560,9 +636,29 @@ static enum MHD_Result dispatch(request *r)
 		return send_error(r, &err, allow);
 	}
 	r->route = route;
-	const pt_route *rt = &server.cfg->routes[route];
 	if (parse_body(r, &err) != 0)
 		return send_error(r, &err, NULL);
+	/* Suspended before it is queued: a worker may resume it at once. */
+	r->on_worker = true;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_lock(&server.work.lock);
+	if (server.work.tail)
+		server.work.tail->next_queued = r;
+	else
+		server.work.head = r;
+	server.work.tail = r;
+	pthread_cond_signal(&server.work.ready);
+	pthread_mutex_unlock(&server.work.lock);
+	return MHD_YES;
+}
+
+/* On a worker thread: authenticates, authorises and runs the route's handler. */
+static enum MHD_Result execute(request *r)
+{
+	pt_req *req = &r->req;
+	pt_err err;
+	pt_err_clear(&err);
+	const pt_route *rt = &server.cfg->routes[r->route];
 	req->ctx.db = thread_db(&err);
 	if (!req->ctx.db)
 		return send_error(r, &err, NULL);
@@ -600,6 +696,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)cls;
 	(void)version;
 	request *r = *con_cls;
+	if (r && r->on_worker) { /* resumed: the worker's answer, or none when it failed */
+		if (!r->pending)
+			return MHD_NO;
+		enum MHD_Result ret = MHD_queue_response(conn, r->pending_status, r->pending);
+		MHD_destroy_response(r->pending);
+		r->pending = NULL;
+		return ret;
+	}
 	if (!r) {
 		pt_arena *arena = pt_arena_new();
 		if (!arena)
@@ -735,13 +839,17 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	if (start_workers(cfg->workers) != 0)
+		return pt_err_set(err, PT_INTERNAL, NULL, "cannot start worker threads",
+		                  "无法启动工作线程");
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_ALLOW_SUSPEND_RESUME;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem opts[12];
 	int k = 0;
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
-	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->workers, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, POLLING_THREADS, NULL};
 	opts[k++] =
 	    (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
@@ -760,9 +868,12 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
 	                                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-	if (!d)
+	if (!d) {
+		int e = errno;
+		stop_workers();
 		return pt_err_set(err, PT_UNAVAILABLE, "listen", "cannot listen on %s: %s",
-		                  "无法监听 %s：%s", cfg->listen, strerror(errno));
+		                  "无法监听 %s：%s", cfg->listen, strerror(e));
+	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	char host[INET6_ADDRSTRLEN] = "";
 	if (addr.ss_family == AF_INET6)
@@ -791,6 +902,7 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 100 && atomic_load(&server.in_flight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
+	stop_workers();
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
 	if (has_background)

@@ -3,21 +3,52 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
 
 enum { TX_ATTEMPTS = 8 };
 
+typedef struct group group;
+
 struct pt_db {
 	const pt_db_driver *driver;
-	void *conn;
+	void *conn;   /* during a group transaction, the writer's */
 	int tx_depth; /* pt_db_tx calls inside a running transaction join it */
 	char *target; /* what the driver opened: a file path or a PostgreSQL URL */
+	group *group; /* write transactions go through it, when set */
 };
+
+/* A request in the open batch, waiting for the batch's commit. */
+typedef struct waiter {
+	struct waiter *next;
+	int rc;
+	pt_err err;
+	bool done;
+} waiter;
+
+/* A batch commits when no other writer is about to join it, or when it is this large or
+ * this old: latency stays bounded under a steady stream of writers. */
+enum { GROUP_MAX_REQUESTS = 256, GROUP_MAX_AGE_NS = 3 * 1000 * 1000 };
+
+struct group {
+	pthread_mutex_t lock;
+	pthread_cond_t committed;
+	pt_db *writer;
+	bool open; /* a batch transaction is open on the writer */
+	int size;
+	int64_t opened_ns;
+	waiter *batch;
+	atomic_int arriving; /* writers between wanting the lock and holding it */
+};
+
+static group *the_group;
 
 static const pt_db_driver *driver_of(const char *url, const char **target)
 {
@@ -63,6 +94,8 @@ int pt_db_open(pt_db **out, const char *url, pt_err *err)
 		free(db);
 		return -1;
 	}
+	if (the_group && strcmp(the_group->writer->target, db->target) == 0)
+		db->group = the_group;
 	*out = db;
 	return 0;
 }
@@ -164,6 +197,119 @@ int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *er
 	return 0;
 }
 
+int pt_db_group_commit(const char *url, pt_err *err)
+{
+	const char *target;
+	if (driver_of(url, &target) != &pt_db_sqlite_driver || the_group)
+		return 0;
+	group *g = calloc(1, sizeof(*g));
+	if (!g)
+		return pt_err_oom(err);
+	if (pt_db_open(&g->writer, url, err) != 0) {
+		free(g);
+		return -1;
+	}
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->committed, NULL);
+	the_group = g;
+	return 0;
+}
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Commits the open batch (or rolls it back, when failed is set or the commit fails) and
+ * tells every request in it. Called with the lock held. */
+static void end_batch(group *g, bool failed)
+{
+	pt_err err = {0};
+	if (failed || pt_db_commit(g->writer, &err) != 0) {
+		pt_db_rollback(g->writer);
+		if (!failed)
+			pt_log_error("msg=\"group commit failed\" requests=%d error=\"%s\"",
+			             g->size, err.msg_en);
+		for (waiter *w = g->batch; w; w = w->next) {
+			w->rc = -1;
+			pt_err_set(&w->err, PT_UNAVAILABLE, NULL,
+			           "the database could not save this change; try again",
+			           "数据库未能保存此更改，请重试");
+		}
+	}
+	for (waiter *w = g->batch; w; w = w->next)
+		w->done = true;
+	g->batch = NULL;
+	g->open = false;
+	g->size = 0;
+	pthread_cond_broadcast(&g->committed);
+}
+
+/* Runs fn in a savepoint of the writer's batch on behalf of db, and waits for the batch. */
+static int group_tx(pt_db *db, pt_db_tx_fn fn, void *ctx, pt_err *err)
+{
+	group *g = db->group;
+	waiter me = {0};
+	atomic_fetch_add(&g->arriving, 1);
+	pthread_mutex_lock(&g->lock);
+	atomic_fetch_sub(&g->arriving, 1);
+	if (!g->open) {
+		if (pt_db_begin(g->writer, true, err) != 0) {
+			pt_db_rollback(g->writer);
+			pthread_mutex_unlock(&g->lock);
+			return -1;
+		}
+		g->open = true;
+		g->opened_ns = monotonic_ns();
+	}
+	void *own = db->conn;
+	db->conn = g->writer->conn;
+	bool batch_lost = false;
+	me.rc = pt_db_exec(db, "SAVEPOINT request", NULL, 0, NULL, err);
+	if (me.rc == 0) {
+		db->tx_depth = 1;
+		me.rc = fn(db, ctx, err);
+		db->tx_depth = 0;
+		pt_err ignored = {0};
+		if (me.rc != 0)
+			batch_lost =
+			    pt_db_exec(db, "ROLLBACK TO request", NULL, 0, NULL, &ignored) != 0;
+		if (!batch_lost)
+			batch_lost =
+			    pt_db_exec(db, "RELEASE request", NULL, 0, NULL, &ignored) != 0;
+	} else {
+		batch_lost = true;
+	}
+	db->conn = own;
+	if (me.rc != 0)
+		me.err = *err;
+	/* A savepoint that cannot be released or rolled back to (a failing disk rolls back
+	 * the whole transaction) takes the batch with it. */
+	if (batch_lost) {
+		end_batch(g, true);
+		pthread_mutex_unlock(&g->lock);
+		if (me.rc == 0)
+			pt_err_set(err, PT_UNAVAILABLE, NULL,
+			           "the database could not save this change; try again",
+			           "数据库未能保存此更改，请重试");
+		return -1;
+	}
+	me.next = g->batch;
+	g->batch = &me;
+	g->size++;
+	if (atomic_load(&g->arriving) == 0 || g->size >= GROUP_MAX_REQUESTS ||
+	    monotonic_ns() - g->opened_ns >= GROUP_MAX_AGE_NS)
+		end_batch(g, false);
+	while (!me.done)
+		pthread_cond_wait(&g->committed, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	if (me.rc != 0)
+		*err = me.err;
+	return me.rc;
+}
+
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 {
 	/* Inside a transaction already (an idempotent request wraps its handler in one): join
@@ -172,6 +318,13 @@ int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 		return fn(db, ctx, err);
 	for (int attempt = 1;; attempt++) {
 		pt_err_clear(err);
+		if (write && db->group) {
+			if (group_tx(db, fn, ctx, err) == 0)
+				return 0;
+			if (!err->retry || attempt == TX_ATTEMPTS)
+				return -1;
+			continue;
+		}
 		int rc = pt_db_begin(db, write, err);
 		if (rc == 0) {
 			db->tx_depth = 1;

@@ -69,6 +69,13 @@ int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *er
 typedef int (*pt_db_tx_fn)(pt_db *db, void *ctx, pt_err *err);
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err);
 
+/* Group commit for a SQLite database in one serving process: from now on every connection
+ * opened to url runs its write transactions on one shared writer connection, each inside a
+ * savepoint of a batch transaction (a failing one rolls back alone), and pt_db_tx returns
+ * only once the batch holding it has committed. Concurrent writers share one fsync instead
+ * of taking one each. Does nothing for PostgreSQL, whose connections commit side by side. */
+int pt_db_group_commit(const char *url, pt_err *err);
+
 /* An online, consistent copy of the whole database, written to path.part, flushed and then
  * renamed to path: SQLite's backup API (a database file), or pg_dump's plain SQL for
  * PostgreSQL. Writers carry on meanwhile. */
