@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # OFF builds patron without the web console, and without Node.js.
 PATRON_WEB ?= ON
 
-.PHONY: all deps build demo test asan unit web format clean crash
+.PHONY: all deps build demo test asan unit web format clean crash bench
 
 all: build
 
@@ -56,3 +56,9 @@ FUZZERS ?=
 .PHONY: fuzz
 fuzz: deps
 	@scripts/fuzz.sh --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) --web $(PATRON_WEB) $(FUZZERS)
+
+# The benchmark (bench/README.md): 1,000,000 members, SQLite and PostgreSQL, the baselines,
+# a 10-minute memory soak; the report goes to bench/results/. BENCH_ARGS=--smoke for seconds.
+BENCH_ARGS ?=
+bench: build
+	@python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the API suite on SQLite and on a throwaway PostgreSQL, the
 # OpenAPI lint, the web console's unit tests (Vitest) and end-to-end test (Chromium against
-# the console built into patron), the fuzz harnesses for a minute each, then the unit and API
-# tests again in the ASan + UBSan build. Ends with one summary line, "tests: N passed, N failed".
+# the console built into patron), the fuzz harnesses for a minute each, the benchmark's smoke,
+# then the unit and API tests again in the ASan + UBSan build. Ends with one summary line, "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -130,6 +130,13 @@ count openapi "$rc" "$out"
 web_unit
 web_e2e
 fuzz
+
+# The benchmark's seconds-long smoke (bench/README.md): every tool runs against a tiny dataset.
+out=$log_dir/bench.log
+python3 bench/run.py --build "$build" --smoke >"$out" 2>&1
+rc=$?
+grep -E '^(FAIL|report)' "$out"
+count bench-smoke "$rc" "$out"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

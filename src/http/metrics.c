@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http/internal.h"
+#include "store/db.h"
 
 enum { MAX_ROUTES = 128, NSTATUS = 16, NBUCKETS = 12 };
 
@@ -135,5 +136,15 @@ char *pt_metrics_render(pt_arena *arena)
 		    route_label(r), cumulative, route_label(r), total_us / 1000000,
 		    total_us % 1000000, route_label(r), cumulative);
 	}
+	int64_t batches, writes;
+	pt_db_group_stats(&batches, &writes);
+	put(&b,
+	    "# HELP patron_group_commits_total SQLite commits of batched write transactions.\n"
+	    "# TYPE patron_group_commits_total counter\n"
+	    "patron_group_commits_total %lld\n"
+	    "# HELP patron_group_commit_writes_total Write transactions those commits held.\n"
+	    "# TYPE patron_group_commit_writes_total counter\n"
+	    "patron_group_commit_writes_total %lld\n",
+	    (long long)batches, (long long)writes);
 	return b.buf ? b.buf : pt_arena_strdup(arena, "");
 }

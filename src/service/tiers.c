@@ -229,15 +229,27 @@ int pt_svc_tier_post_spend(pt_db *db, pt_arena *a, int64_t member_id, int64_t am
 }
 
 typedef struct {
-	int64_t member_id;
+	const int64_t *ids;
+	int n;
 	pt_arena *arena;
-	bool changed;
+	int64_t changed;
 } review_args;
+
+/* A few dozen members per transaction: a million members are not a million commits, and
+ * the tills' writes still get their turn between two of them. */
+enum { REVIEW_PER_TX = 50 };
 
 static int review_tx(pt_db *db, void *arg, pt_err *err)
 {
 	review_args *x = arg;
-	return retier(db, x->arena, x->member_id, "review", true, &x->changed, err);
+	x->changed = 0;
+	for (int i = 0; i < x->n; i++) {
+		bool changed = false;
+		if (retier(db, x->arena, x->ids[i], "review", true, &changed, err) != 0)
+			return -1;
+		x->changed += changed;
+	}
+	return 0;
 }
 
 int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err)
@@ -252,12 +264,15 @@ int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err)
 		int64_t *ids;
 		int n = 0;
 		int rc = pt_repo_member_ids(db, a, after, BATCH, &ids, &n, err);
-		for (int i = 0; rc == 0 && i < n; i++) {
-			review_args x = {.member_id = ids[i], .arena = a};
+		for (int i = 0; rc == 0 && i < n; i += REVIEW_PER_TX) {
+			review_args x = {.ids = ids + i,
+			                 .n = n - i < REVIEW_PER_TX ? n - i : REVIEW_PER_TX,
+			                 .arena = a};
 			rc = pt_db_tx(db, true, review_tx, &x, err);
 			*changed += x.changed;
-			after = ids[i];
 		}
+		if (n > 0)
+			after = ids[n - 1];
 		pt_arena_free(a);
 		if (rc != 0)
 			return -1;

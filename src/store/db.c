@@ -45,7 +45,8 @@ struct group {
 	int size;
 	int64_t opened_ns;
 	waiter *batch;
-	atomic_int arriving; /* writers between wanting the lock and holding it */
+	atomic_int arriving;       /* writers between wanting the lock and holding it */
+	int64_t batches, requests; /* committed, for /metrics */
 };
 
 static group *the_group;
@@ -197,6 +198,13 @@ int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *er
 	return 0;
 }
 
+int pt_db_bulk_load(pt_db *db, pt_err *err)
+{
+	return db->driver->kind == PT_DB_SQLITE
+	           ? pt_db_exec(db, "PRAGMA cache_size = -262144", NULL, 0, NULL, err)
+	           : 0;
+}
+
 int pt_db_group_commit(const char *url, pt_err *err)
 {
 	const char *target;
@@ -213,6 +221,17 @@ int pt_db_group_commit(const char *url, pt_err *err)
 	pthread_cond_init(&g->committed, NULL);
 	the_group = g;
 	return 0;
+}
+
+void pt_db_group_stats(int64_t *batches, int64_t *requests)
+{
+	*batches = *requests = 0;
+	if (!the_group)
+		return;
+	pthread_mutex_lock(&the_group->lock);
+	*batches = the_group->batches;
+	*requests = the_group->requests;
+	pthread_mutex_unlock(&the_group->lock);
 }
 
 static int64_t monotonic_ns(void)
@@ -238,6 +257,9 @@ static void end_batch(group *g, bool failed)
 			           "the database could not save this change; try again",
 			           "数据库未能保存此更改，请重试");
 		}
+	} else {
+		g->batches++;
+		g->requests += g->size;
 	}
 	for (waiter *w = g->batch; w; w = w->next)
 		w->done = true;

@@ -69,12 +69,19 @@ int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *er
 typedef int (*pt_db_tx_fn)(pt_db *db, void *ctx, pt_err *err);
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err);
 
+/* Readies a connection for loading much data in large transactions (the benchmark's dataset):
+ * on SQLite a 256 MB page cache, so a transaction's changed pages are written once at commit
+ * instead of spilling again and again. Nothing to do on PostgreSQL. */
+int pt_db_bulk_load(pt_db *db, pt_err *err);
+
 /* Group commit for a SQLite database in one serving process: from now on every connection
  * opened to url runs its write transactions on one shared writer connection, each inside a
  * savepoint of a batch transaction (a failing one rolls back alone), and pt_db_tx returns
  * only once the batch holding it has committed. Concurrent writers share one fsync instead
  * of taking one each. Does nothing for PostgreSQL, whose connections commit side by side. */
 int pt_db_group_commit(const char *url, pt_err *err);
+/* Batches committed so far, and the write transactions they held. */
+void pt_db_group_stats(int64_t *batches, int64_t *requests);
 
 /* An online, consistent copy of the whole database, written to path.part, flushed and then
  * renamed to path: SQLite's backup API (a database file), or pg_dump's plain SQL for

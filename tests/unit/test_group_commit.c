@@ -1,0 +1,124 @@
+/* SQLite group commit (pt_db_group_commit): many threads writing at once, each through its
+ * own connection. Every transaction that succeeded is there once, after pt_db_tx returned, as
+ * read by another connection; every one that failed left nothing, whatever its batch did;
+ * and the writes shared commits. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/db.h"
+
+enum { THREADS = 16, PER_THREAD = 150 };
+
+static char url[96];
+
+typedef struct {
+	int thread, i;
+} row;
+
+static int insert(pt_db *db, void *arg, pt_err *err)
+{
+	row *r = arg;
+	pt_val p[] = {PT_INT(r->thread), PT_INT(r->i)};
+	if (pt_db_exec(db, "INSERT INTO t (thread, i) VALUES ($1, $2)", p, 2, NULL, err) != 0)
+		return -1;
+	/* One in seven changes its mind after writing: only its own row must go. */
+	if (r->i % 7 == 3)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL, "refused", "拒绝");
+	return 0;
+}
+
+static void *writer(void *arg)
+{
+	int thread = (int)(intptr_t)arg;
+	pt_err err = {0};
+	pt_db *db, *reader;
+	if (pt_db_open(&db, url, &err) != 0 || pt_db_open(&reader, url, &err) != 0)
+		return (void *)(intptr_t)-1;
+	pt_arena *a = pt_arena_new();
+	intptr_t bad = 0;
+	for (int i = 0; i < PER_THREAD; i++) {
+		row r = {thread, i};
+		int rc = pt_db_tx(db, true, insert, &r, &err);
+		if ((rc == 0) != (i % 7 != 3))
+			bad++;
+		/* Answered means committed: another connection sees it at once. */
+		pt_val p[] = {PT_INT(thread), PT_INT(i)};
+		pt_rows rows;
+		if (pt_db_query(reader, a, "SELECT COUNT(*) FROM t WHERE thread = $1 AND i = $2", p,
+		                2, &rows, &err) != 0 ||
+		    pt_rows_int(&rows, 0, 0) != (i % 7 != 3 ? 1 : 0))
+			bad++;
+	}
+	pt_arena_free(a);
+	pt_db_close(reader);
+	pt_db_close(db);
+	return (void *)bad;
+}
+
+static void concurrent_writers_share_commits(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/patron-group-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	pt_err err = {0};
+	pt_db *db;
+	assert_int_equal(pt_db_open(&db, url, &err), 0);
+	assert_int_equal(
+	    pt_db_exec(db, "CREATE TABLE t (thread INTEGER, i INTEGER)", NULL, 0, NULL, &err), 0);
+	assert_int_equal(pt_db_group_commit(url, &err), 0);
+
+	pthread_t threads[THREADS];
+	for (int t = 0; t < THREADS; t++)
+		assert_int_equal(pthread_create(&threads[t], NULL, writer, (void *)(intptr_t)t), 0);
+	for (int t = 0; t < THREADS; t++) {
+		void *bad;
+		pthread_join(threads[t], &bad);
+		assert_int_equal((intptr_t)bad, 0);
+	}
+	int expected = 0;
+	for (int i = 0; i < PER_THREAD; i++)
+		expected += i % 7 != 3;
+	pt_arena *a = pt_arena_new();
+	pt_rows rows;
+	assert_int_equal(pt_db_query(db, a,
+	                             "SELECT COUNT(*), COUNT(DISTINCT thread * 1000 + i) "
+	                             "FROM t",
+	                             NULL, 0, &rows, &err),
+	                 0);
+	assert_int_equal(pt_rows_int(&rows, 0, 0), THREADS * expected);
+	assert_int_equal(pt_rows_int(&rows, 0, 1), THREADS * expected);
+	int64_t batches, writes;
+	pt_db_group_stats(&batches, &writes);
+	assert_int_equal(writes, THREADS * PER_THREAD);
+	assert_true(batches >= 1);
+	assert_true(batches < writes); /* concurrent writers shared commits */
+	printf("%lld write transactions in %lld commits\n", (long long)writes, (long long)batches);
+	pt_arena_free(a);
+	pt_db_close(db);
+	unlink(path);
+	char side[sizeof(path) + 8];
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(concurrent_writers_share_commits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
