@@ -56,7 +56,8 @@ def write_report(r, path):
         lines.append(f"| libmicrohttpd answering a fixed body (patron-fixed-server) | "
                      f"{_fmt(fixed['per_second'])} |")
     for key, label in (("sqlite_inproc_1", "checkout in process, SQLite, 1 per commit"),
-                       ("sqlite_inproc_100", "checkout in process, SQLite, 100 per commit")):
+                       ("sqlite_inproc_100", "checkout in process, SQLite, 100 per commit"),
+                       ("pgbench_checkout", "checkout as raw SQL, PostgreSQL, pgbench")):
         if key in b:
             lines.append(f"| {label} | {_fmt(b[key]['per_second'])} |")
     lines.append("")
@@ -64,7 +65,7 @@ def write_report(r, path):
     co = _kind(r, "sqlite_mix", "checkout")
     lk = _kind(r, "sqlite_lookup", "lookup")
     small = _kind(r, "small_lookup", "lookup")
-    pg = _kind(r, "postgres_mix", "checkout")
+    pg = _kind(r, "postgres_checkout", "checkout")
     mem = r["memory"]
     lines += ["## Against the targets", "", "| target | measured | ratio | met |",
               "|---|---|---|---|"]
@@ -91,10 +92,11 @@ def write_report(r, path):
             f"{_fmt(lk['p50_ms'], 3)} ms vs {_fmt(small['p50_ms'], 3)} ms",
             _ratio(lk["p50_ms"], small["p50_ms"]), lk["p50_ms"] <= 1.5 * small["p50_ms"])
     if pg:
-        row("PostgreSQL: ≥ 70% of pgbench doing the same checkout",
+        raw = b.get("pgbench_checkout", {}).get("per_second")
+        row("PostgreSQL: checkouts alone over HTTP ≥ 70% of pgbench doing the same checkout",
             f"{_fmt(pg['per_second'])}/s, p99 {_fmt(pg['p99_ms'], 1)} ms",
-            "vs SQLite over HTTP " + _ratio(pg["per_second"], co and co["per_second"]),
-            False)
+            "vs pgbench " + _ratio(pg["per_second"], raw), bool(raw) and
+            pg["per_second"] >= 0.7 * raw)
     if "idle_rss_kb" in mem:
         row("idle RSS under 30 MB", f"{mem['idle_rss_kb'] / 1024:.1f} MB", "—",
             mem["idle_rss_kb"] < 30 * 1024)
@@ -108,6 +110,7 @@ def write_report(r, path):
     lines.append("")
 
     lines += ["## Dataset build", "", "| dataset | members | seconds |", "|---|---:|---:|"]
+    # (postgres: the PostgreSQL runs use this dataset)
     for name, d in r["dataset"].items():
         lines.append(f"| {name} | {d['members']:,} | {d['build_seconds']} |")
     lines.append("")

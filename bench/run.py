@@ -217,15 +217,36 @@ class Bench:
         r = run([os.path.join(ROOT, "tests", "api", "pg.sh"), "start", pgdir])
         url = r.stdout.strip().splitlines()[-1]
         env = dict(os.environ, PATRON_KEY_FILE=os.path.join(self.work, "pg.key"))
+        members = self.a.pg_members or min(self.members, 200_000)
         try:
-            d, token = self.dataset("postgres", url, self.members, env=env)
+            d, token = self.dataset("postgres", url, members, env=env)
             s = self.serve("postgres", url, env=env)
             self.load("postgres_mix", s.port, "checkout:70,lookup:20,quote:10", token=token,
-                      members=self.members, coupons=os.path.join(d, "coupons.txt"))
+                      members=members, coupons=os.path.join(d, "coupons.txt"))
+            # Checkouts alone, to set against pgbench doing only that.
+            self.load("postgres_checkout", s.port, "checkout:100", token=token,
+                      members=members)
             s.stop()
+            self.pgbench(url, members)
         finally:
             subprocess.run([os.path.join(ROOT, "tests", "api", "pg.sh"), "stop", pgdir],
                            capture_output=True)
+
+    def pgbench(self, url, members):
+        """The same checkout as raw SQL (bench/pgbench_checkout.sql), as many clients."""
+        pgbench = shutil.which("pgbench")
+        if not pgbench:
+            self.results["notes"].append("pgbench is not installed: no raw PostgreSQL baseline")
+            return
+        r = run([pgbench, "-n", "-f", os.path.join(ROOT, "bench", "pgbench_checkout.sql"),
+                 "-D", f"members={members}", "-D", f"products={self.products}",
+                 "-c", self.connections, "-j", 2, "-T", self.seconds, "-M", "prepared", url])
+        tps = [line for line in r.stdout.splitlines() if line.startswith("tps = ")]
+        latency = [line for line in r.stdout.splitlines() if line.startswith("latency average")]
+        self.results["baselines"]["pgbench_checkout"] = {
+            "per_second": float(tps[-1].split()[2]) if tps else 0,
+            "checkouts": int(float(tps[-1].split()[2]) * self.seconds) if tps else 0,
+            "latency_average_ms": float(latency[-1].split()[3]) if latency else None}
 
     def machine(self):
         cpu = ""
@@ -288,9 +309,11 @@ def main():
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--members", type=int)
     p.add_argument("--products", type=int)
+    p.add_argument("--pg-members", type=int,
+                   help="members of the PostgreSQL dataset (200,000 unless --members is less)")
     p.add_argument("--seconds", type=int)
     p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--workers", type=int, default=64)
+    p.add_argument("--workers", type=int, default=32)
     p.add_argument("--loadgen-threads", type=int, default=1)
     p.add_argument("--soak", type=int, default=None,
                    help="seconds of steady load sampling memory (600 in the full run)")

@@ -60,7 +60,9 @@ static struct {
 	pthread_key_t db_key;
 	atomic_int in_flight;
 	volatile int stop;
-	work_queue work;
+	/* Reads (GET, HEAD) and changes wait in separate queues: a lookup at the till never
+	 * waits behind checkouts that wait for their group commit. */
+	work_queue reads, writes;
 } server;
 
 static void *run_background(void *arg)
@@ -550,8 +552,7 @@ static enum MHD_Result execute(request *r);
 
 static void *run_worker(void *arg)
 {
-	(void)arg;
-	work_queue *q = &server.work;
+	work_queue *q = arg;
 	for (;;) {
 		pthread_mutex_lock(&q->lock);
 		while (!q->head && !q->stop)
@@ -570,24 +571,22 @@ static void *run_worker(void *arg)
 	}
 }
 
-static int start_workers(int n)
+static int start_workers(work_queue *q, int n)
 {
-	work_queue *q = &server.work;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->ready, NULL);
 	q->threads = calloc((size_t)n, sizeof(*q->threads));
 	if (!q->threads)
 		return -1;
 	for (; q->nthreads < n; q->nthreads++)
-		if (pthread_create(&q->threads[q->nthreads], NULL, run_worker, NULL) != 0)
+		if (pthread_create(&q->threads[q->nthreads], NULL, run_worker, q) != 0)
 			return -1;
 	return 0;
 }
 
 /* Once every queued request has been answered. */
-static void stop_workers(void)
+static void stop_workers(work_queue *q)
 {
-	work_queue *q = &server.work;
 	pthread_mutex_lock(&q->lock);
 	q->stop = true;
 	pthread_cond_broadcast(&q->ready);
@@ -595,6 +594,18 @@ static void stop_workers(void)
 	for (int i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
 	free(q->threads);
+}
+
+static void enqueue(work_queue *q, request *r)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next_queued = r;
+	else
+		q->head = r;
+	q->tail = r;
+	pthread_cond_signal(&q->ready);
+	pthread_mutex_unlock(&q->lock);
 }
 
 static enum MHD_Result dispatch(request *r)
@@ -636,19 +647,19 @@ static enum MHD_Result dispatch(request *r)
 		return send_error(r, &err, allow);
 	}
 	r->route = route;
+	/* The router's names live in this polling thread's buffer, which the next request on
+	 * it overwrites; the worker needs its own copy. */
+	for (int i = 0; i < PT_MAX_PATH_PARAMS && req->param_names[i]; i++) {
+		req->param_names[i] = pt_arena_strdup(req->ctx.arena, req->param_names[i]);
+		if (!req->param_names[i])
+			return MHD_NO;
+	}
 	if (parse_body(r, &err) != 0)
 		return send_error(r, &err, NULL);
 	/* Suspended before it is queued: a worker may resume it at once. */
 	r->on_worker = true;
 	MHD_suspend_connection(r->conn);
-	pthread_mutex_lock(&server.work.lock);
-	if (server.work.tail)
-		server.work.tail->next_queued = r;
-	else
-		server.work.head = r;
-	server.work.tail = r;
-	pthread_cond_signal(&server.work.ready);
-	pthread_mutex_unlock(&server.work.lock);
+	enqueue(req->method == PT_GET ? &server.reads : &server.writes, r);
 	return MHD_YES;
 }
 
@@ -839,7 +850,10 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (start_workers(cfg->workers) != 0)
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int readers = cores > 2 ? (int)cores : 2;
+	if (start_workers(&server.reads, readers) != 0 ||
+	    start_workers(&server.writes, cfg->workers) != 0)
 		return pt_err_set(err, PT_INTERNAL, NULL, "cannot start worker threads",
 		                  "无法启动工作线程");
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
@@ -870,7 +884,8 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	                                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!d) {
 		int e = errno;
-		stop_workers();
+		stop_workers(&server.reads);
+		stop_workers(&server.writes);
 		return pt_err_set(err, PT_UNAVAILABLE, "listen", "cannot listen on %s: %s",
 		                  "无法监听 %s：%s", cfg->listen, strerror(e));
 	}
@@ -880,9 +895,10 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr, host, sizeof(host));
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof(host));
-	pt_log_info("msg=listening url=http://%s%s%s:%u workers=%d",
+	pt_log_info("msg=listening url=http://%s%s%s:%u workers=%d readers=%d",
 	            addr.ss_family == AF_INET6 ? "[" : "", host,
-	            addr.ss_family == AF_INET6 ? "]" : "", info ? info->port : 0, cfg->workers);
+	            addr.ss_family == AF_INET6 ? "]" : "", info ? info->port : 0, cfg->workers,
+	            readers);
 
 	pthread_t background;
 	bool has_background = false;
@@ -902,7 +918,8 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 100 && atomic_load(&server.in_flight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(d);
-	stop_workers();
+	stop_workers(&server.reads);
+	stop_workers(&server.writes);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
 	if (has_background)

@@ -34,10 +34,13 @@ static void run(pt_db *db, schedule *s)
 		free(path);
 		return;
 	}
+	bool ran = true;
 	if (s->name[0] == 'e')
 		rc = pt_svc_job_expire(db, &a, &b, &err);
 	else
-		rc = pt_svc_job_tiers(db, &a, &err);
+		rc = pt_svc_job_tiers_daily(db, &ran, &a, &err);
+	if (rc == 0 && !ran)
+		return; /* reviewed today already, before a restart */
 	if (rc != 0)
 		pt_log_error("msg=\"job failed\" job=%s error=\"%s\"", s->name, err.msg_en);
 	else

@@ -211,16 +211,47 @@ int pt_svc_member_patch(pt_ctx *ctx, int64_t id, const pt_member_input *in, pt_m
 	return pt_db_tx(ctx->db, true, patch_tx, &s, err);
 }
 
+typedef struct {
+	pt_ctx *ctx;
+	int64_t id;
+	const char *by, *value;
+	pt_member *out;
+} read_args;
+
+static int get_tx(pt_db *db, void *arg, pt_err *err)
+{
+	read_args *x = arg;
+	bool found = false;
+	if (pt_repo_member_get(db, x->ctx->arena, x->id, x->out, &found, err) != 0)
+		return -1;
+	return found ? fill_points(db, x->ctx->arena, x->out, err) : not_found(x->id, err);
+}
+
+/* Reads in one read transaction: one snapshot, and one lock taken instead of one for each
+ * statement. */
 int pt_svc_member_get(pt_ctx *ctx, int64_t id, pt_member *out, pt_err *err)
 {
-	bool found = false;
-	if (pt_repo_member_get(ctx->db, ctx->arena, id, out, &found, err) != 0)
-		return -1;
-	return found ? fill_points(ctx->db, ctx->arena, out, err) : not_found(id, err);
+	read_args x = {.ctx = ctx, .id = id, .out = out};
+	return pt_db_tx(ctx->db, false, get_tx, &x, err);
+}
+
+static int lookup(pt_ctx *ctx, const char *by, const char *value, pt_member *out, pt_err *err);
+
+static int lookup_tx(pt_db *db, void *arg, pt_err *err)
+{
+	read_args *x = arg;
+	(void)db;
+	return lookup(x->ctx, x->by, x->value, x->out, err);
 }
 
 int pt_svc_member_lookup(pt_ctx *ctx, const char *by, const char *value, pt_member *out,
                          pt_err *err)
+{
+	read_args x = {.ctx = ctx, .by = by, .value = value, .out = out};
+	return pt_db_tx(ctx->db, false, lookup_tx, &x, err);
+}
+
+static int lookup(pt_ctx *ctx, const char *by, const char *value, pt_member *out, pt_err *err)
 {
 	bool found = false;
 	/* The card QR code carries the card number. */

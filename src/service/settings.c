@@ -163,6 +163,16 @@ int pt_svc_points_rules(pt_db *db, pt_arena *a, pt_points_rules *out, pt_err *er
 		return -1;
 	if (!found)
 		return 0;
+	/* Every sale and lookup reads the rules: parse them again only when their text changed
+	 * (one copy per thread, so no lock). */
+	static _Thread_local struct {
+		char text[2048];
+		pt_points_rules rules;
+	} parsed;
+	if (strcmp(parsed.text, text) == 0) {
+		*out = parsed.rules;
+		return 0;
+	}
 	json_error_t jerr;
 	json_t *stored = json_loads(text, 0, &jerr);
 	int rc = stored ? pt_points_rules_merge(out, stored, err) : -1;
@@ -171,6 +181,10 @@ int pt_svc_points_rules(pt_db *db, pt_arena *a, pt_points_rules *out, pt_err *er
 		return pt_err_set(err, PT_INTERNAL, NULL,
 		                  "the stored points settings are unreadable",
 		                  "已保存的积分设置无法读取");
+	if (strlen(text) < sizeof(parsed.text)) {
+		strcpy(parsed.text, text);
+		parsed.rules = *out;
+	}
 	return 0;
 }
 

@@ -280,3 +280,40 @@ int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err)
 			return 0;
 	}
 }
+
+typedef struct {
+	const char *value;
+} review_day;
+
+static int remember_review_tx(pt_db *db, void *arg, pt_err *err)
+{
+	review_day *x = arg;
+	return pt_repo_setting_put(db, "tiers_review", x->value, pt_clock_now_ms(), err);
+}
+
+int pt_svc_job_tiers_daily(pt_db *db, bool *ran, int64_t *changed, pt_err *err)
+{
+	*ran = false;
+	*changed = 0;
+	pt_arena *a = pt_arena_new();
+	if (!a)
+		return pt_err_oom(err);
+	pt_points_rules rules;
+	const char *last = NULL;
+	bool found = false;
+	char today[11], value[32];
+	int rc = pt_svc_points_rules(db, a, &rules, err) ||
+	         pt_repo_setting_get(db, a, "tiers_review", &last, &found, err);
+	if (rc == 0) {
+		pt_svc_today(&rules, today);
+		snprintf(value, sizeof(value), "{\"day\":\"%s\"}", today);
+		if (!found || !last || strcmp(last, value) != 0) {
+			*ran = true;
+			review_day x = {value};
+			rc = pt_svc_job_tiers(db, changed, err) ||
+			     pt_db_tx(db, true, remember_review_tx, &x, err);
+		}
+	}
+	pt_arena_free(a);
+	return rc ? -1 : 0;
+}

@@ -24,5 +24,8 @@ int pt_svc_tier_assign_initial(pt_db *db, pt_arena *a, int64_t member_id, pt_err
 int pt_svc_tier_post_spend(pt_db *db, pt_arena *a, int64_t member_id, int64_t amount, pt_err *err);
 /* The periodic review: every member to the tier their spend qualifies for, up or down. */
 int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err);
+/* serve's daily review: the review above once per business day, the day remembered in the
+ * database, so a restart does not review every member again. ran says whether it was due. */
+int pt_svc_job_tiers_daily(pt_db *db, bool *ran, int64_t *changed, pt_err *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* The SQLite driver: WAL, synchronous=FULL, BEGIN IMMEDIATE for writes, statements prepared
  * once per connection and kept. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,17 @@ static int fail(conn *c, int rc, pt_err *err)
 	return pt_err_set(err, PT_INTERNAL, NULL, "database error", "数据库错误");
 }
 
+/* Memory statistics take a process-wide mutex on every allocation: many connections on many
+ * threads would queue on it. Must be set before SQLite initialises. */
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(void **out, const char *path, pt_err *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, configure_sqlite);
 	conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return pt_err_oom(err);
@@ -72,11 +82,10 @@ static int sq_open(void **out, const char *path, pt_err *err)
 	char *msg = NULL;
 	/* Statement and savepoint journals (every statement of a transaction, every request
 	 * of a group commit) stay in memory: in a temporary file they cost a write per page. */
-	rc = sqlite3_exec(
-	    c->db,
-	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=1073741824;",
-	    NULL, NULL, &msg);
+	rc = sqlite3_exec(c->db,
+	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	                  "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+	                  NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot set up database %s: %s",
 		           "无法设置数据库 %s：%s", path, msg ? msg : sqlite3_errstr(rc));

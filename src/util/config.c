@@ -37,8 +37,9 @@ static const setting table[] = {
      "the key file that protects members' personal data [default: beside a SQLite database "
      "(PATH.key), else ./patron.key]"},
     {"listen", STR(listen), "127.0.0.1:8080", 0, 0, "serve", "address and port to serve on"},
-    {"workers", INT(workers), "8", 1, 256, "serve",
-     "worker threads, each with its own database connection"},
+    {"workers", INT(workers), "32", 1, 256, "serve",
+     "threads for requests that change data, each with its own database connection (reads "
+     "get one thread per core)"},
     {"log_level", STR(log_level), "info", 0, 0,
      "serve init migrate check jobs staff keys backup restore", "debug, info, warn or error"},
     {"session_idle_minutes", INT(session_idle_minutes), "30", 1, 100000, "serve",

@@ -61,7 +61,7 @@ static void defaults(void **state)
 	assert_int_equal(load("serve", 2, args), 0);
 	assert_string_equal(pt_settings.db, "sqlite:patron.db");
 	assert_string_equal(pt_settings.listen, "127.0.0.1:8080");
-	assert_int_equal(pt_settings.workers, 8);
+	assert_int_equal(pt_settings.workers, 32);
 	assert_false(pt_settings.test_clock);
 }
 
