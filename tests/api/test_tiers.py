@@ -329,3 +329,36 @@ def concurrent_creates(ctx):
                     expect_error(o, 409, "conflict", field)
             eq(len(tiers(ctx)), len(before) + 1, "tiers afterwards")
             expect(api.delete(f"{T}/{made[0].json['id']}"), 204)
+
+
+restart_group = Group("tiers_restart", server=False)
+
+
+@restart_group.test
+def daily_review_once_a_day_across_restarts(ctx):
+    """serve reviews tiers at start when today's review has not run, and remembers the day in
+    the database: a restart the same day does not review every member again."""
+    import time
+    from harness import start_instance
+    inst = start_instance(ctx.cfg, "tiers-restart")
+    try:
+        def reviews():
+            return inst.log_text().count("job=tiers")
+        deadline = time.monotonic() + 30
+        while reviews() < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        eq(reviews(), 1, "reviews after the first start")
+        inst.stop()
+        inst.start()
+        # The jobs thread runs every due job at once after start, expiry first.
+        deadline = time.monotonic() + 30
+        while inst.log_text().count("job=expire") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        eq(inst.log_text().count("job=expire"), 2, "expiry runs after the restart")
+        eq(reviews(), 1, "reviews after a restart the same day")
+        r = inst.cli("jobs", "tiers")
+        eq(r.returncode, 0, f"patron jobs tiers: {r.stdout}{r.stderr}")
+        inst.stop()
+    finally:
+        inst.cleanup()
