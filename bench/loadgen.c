@@ -978,6 +978,15 @@ static double ms(uint64_t ns)
 	return (double)((ns + 500) / 1000) / 1000.0;
 }
 
+/* An error slot's name: its HTTP status, or connect, timeout, protocol. */
+static void slot_name(int s, char name[16])
+{
+	if (s < 600)
+		snprintf(name, 16, "%d", s);
+	else
+		snprintf(name, 16, "%s", slot_names[s - 600]);
+}
+
 static void errors_text(const uint64_t *count, char *out, size_t size)
 {
 	size_t len = 0;
@@ -986,10 +995,7 @@ static void errors_text(const uint64_t *count, char *out, size_t size)
 		if ((s >= 200 && s <= 299) || !count[s])
 			continue;
 		char name[16];
-		if (s < 600)
-			snprintf(name, sizeof(name), "%d", s);
-		else
-			snprintf(name, sizeof(name), "%s", slot_names[s - 600]);
+		slot_name(s, name);
 		int n = snprintf(out + len, size - len, "%s%s:%" PRIu64, len ? " " : "", name,
 		                 count[s]);
 		if (n < 0)
@@ -1005,10 +1011,7 @@ static json_t *errors_json(const uint64_t *count)
 		if ((s >= 200 && s <= 299) || !count[s])
 			continue;
 		char name[16];
-		if (s < 600)
-			snprintf(name, sizeof(name), "%d", s);
-		else
-			snprintf(name, sizeof(name), "%s", slot_names[s - 600]);
+		slot_name(s, name);
 		json_object_set_new(o, name, json_integer((json_int_t)count[s]));
 	}
 	return o;

@@ -23,6 +23,7 @@ enum {
 	PT_ROUTE_PUBLIC = 1,     /* no credentials needed */
 	PT_ROUTE_IDEMPOTENT = 4, /* needs an Idempotency-Key; runs once per key (API.md) */
 	PT_ROUTE_TEST_CLOCK = 8, /* exists only under serve --test-clock */
+	PT_ROUTE_READS = 16,     /* changes nothing though not a GET: served with the reads */
 };
 
 typedef struct {

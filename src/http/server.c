@@ -659,7 +659,8 @@ static enum MHD_Result dispatch(request *r)
 	/* Suspended before it is queued: a worker may resume it at once. */
 	r->on_worker = true;
 	MHD_suspend_connection(r->conn);
-	enqueue(req->method == PT_GET ? &server.reads : &server.writes, r);
+	bool reads = req->method == PT_GET || (server.cfg->routes[route].flags & PT_ROUTE_READS);
+	enqueue(reads ? &server.reads : &server.writes, r);
 	return MHD_YES;
 }
 
