@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -822,6 +823,24 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, pt_err 
 	return 0;
 }
 
+/* With epoll a connection costs a descriptor and little else, so allow many: libmicrohttpd
+ * notices a client that sent part of a request and closed only at the connection timeout, and a
+ * client abandoning connections should need tens of thousands, not a thousand, to shut others
+ * out. Raises the descriptor limit to what the system allows, keeping some for the database. */
+static unsigned connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1000;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 65536) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return 1000;
+	}
+	rlim_t room = rl.rlim_cur > 1256 ? rl.rlim_cur - 256 : 1000;
+	return room > 32768 ? 32768 : (unsigned)room;
+}
+
 int pt_server_run(const pt_server_config *cfg, pt_err *err)
 {
 	struct sockaddr_storage addr = {0};
@@ -868,6 +887,8 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	opts[k++] =
 	    (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+	                                    (intptr_t)connection_limit(), NULL};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL};
 	if (cfg->tls_cert_pem) {
 		/* TLS 1.2 and 1.3 only (GnuTLS priority string). */

@@ -153,3 +153,38 @@ def init_twice_is_refused(ctx):
         raise
     finally:
         inst.cleanup()
+
+
+@group.test
+def abandoned_connections_do_not_shut_others_out(ctx):
+    """1,500 connections that send part of a request and close their side (libmicrohttpd only
+    notices those at the connection timeout) do not stop the server answering a new client."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1500
+    if soft < want + 200:
+        if hard != resource.RLIM_INFINITY and hard < want + 200:
+            check(False, f"this test needs {want + 200} open files; the limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want + 200, hard))
+    inst = start_instance(ctx.cfg, "abandoned")
+    socks = []
+    try:
+        for _ in range(want):
+            s = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
+            s.sendall(b"GET /api/v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Part")
+            s.shutdown(socket.SHUT_WR)
+            socks.append(s)
+        t0 = time.monotonic()
+        c = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=10)
+        c.request("GET", "/healthz")
+        r = c.getresponse()
+        r.read()
+        c.close()
+        eq(r.status, 200, "GET /healthz beside the abandoned connections")
+        check(time.monotonic() - t0 < 5, "the answer took over 5 s")
+        inst.stop()
+    finally:
+        for s in socks:
+            s.close()
+        inst.cleanup()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
