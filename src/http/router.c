@@ -133,6 +133,9 @@ bool pt_http_prefers_english(const char *al)
 			const char *next = strchr(p, ',');
 			if (qs && (!next || qs < next)) {
 				double v = strtod(qs + 2, NULL); /* q-values, not money */
+				/* q is 0 to 1; anything else (huge, negative, NaN) is held to that
+				 */
+				v = v > 1 ? 1 : v >= 0 ? v : 0;
 				q = (int)(v * 1000 + 0.5);
 			}
 			while (*p && *p != ',')

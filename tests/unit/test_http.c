@@ -91,6 +91,11 @@ static void accept_language(void **state)
 	assert_false(pt_http_prefers_english("zh, en"));
 	assert_true(pt_http_prefers_english("EN"));
 	assert_false(pt_http_prefers_english("eng"));
+	/* q outside 0..1 is held to it (fuzz_http: a q of 10^55 overflowed the int) */
+	assert_false(pt_http_prefers_english("zh;q=08888888888888888888888888888888888888888888"
+	                                     "88888888888.9,en;q=0.8"));
+	assert_true(pt_http_prefers_english("zh;q=-5,en;q=0.1"));
+	assert_false(pt_http_prefers_english("en;q=nan"));
 }
 
 static json_t *parse(const char *text)
