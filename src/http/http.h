@@ -38,9 +38,10 @@ typedef struct {
  * params (values point into the caller's buffer, which is modified). Returns the route index,
  * -1 when no pattern matches the path, -2 when patterns match but not the method (allow then
  * lists the methods that do, e.g. "GET, PATCH"). */
+enum { PT_PARAM_NAME_MAX = 32 };
 int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *path,
-                   const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
-                   char *allow, int allow_size);
+                   char names[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX],
+                   char *values[PT_MAX_PATH_PARAMS], char *allow, int allow_size);
 const char *pt_method_name(pt_method m);
 pt_method pt_method_parse(const char *s);
 
@@ -54,7 +55,7 @@ struct pt_req {
 	const char *method_name; /* as sent, for messages */
 	const char *path;
 	json_t *body; /* the parsed JSON object for POST/PUT/PATCH with a body, else NULL */
-	const char *param_names[PT_MAX_PATH_PARAMS];
+	char param_names[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX]; /* "" past the last */
 	char *param_values[PT_MAX_PATH_PARAMS];
 	bool english;
 	bool tls;   /* the request came over TLS: cookies are Secure and __Host- prefixed */

@@ -22,8 +22,8 @@ pt_method pt_method_parse(const char *s)
 
 /* Matches one pattern against the path's segments; fills names/values on success. */
 static bool match_one(const char *pattern, char *const *segs, int nsegs,
-                      const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
-                      int *nparams)
+                      char names[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX],
+                      char *values[PT_MAX_PATH_PARAMS], int *nparams)
 {
 	int i = 0, np = 0;
 	const char *p = pattern;
@@ -36,9 +36,7 @@ static bool match_one(const char *pattern, char *const *segs, int nsegs,
 		if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
 			if (np == PT_MAX_PATH_PARAMS || !*segs[i])
 				return false;
-			static _Thread_local char name_buf[PT_MAX_PATH_PARAMS][32];
-			snprintf(name_buf[np], sizeof(name_buf[np]), "%.*s", (int)len - 2, p + 1);
-			names[np] = name_buf[np];
+			snprintf(names[np], PT_PARAM_NAME_MAX, "%.*s", (int)len - 2, p + 1);
 			values[np] = segs[i];
 			np++;
 		} else if (strlen(segs[i]) != len || strncmp(segs[i], p, len) != 0) {
@@ -52,8 +50,8 @@ static bool match_one(const char *pattern, char *const *segs, int nsegs,
 }
 
 int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *path,
-                   const char *names[PT_MAX_PATH_PARAMS], char *values[PT_MAX_PATH_PARAMS],
-                   char *allow, int allow_size)
+                   char names[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX],
+                   char *values[PT_MAX_PATH_PARAMS], char *allow, int allow_size)
 {
 	enum { MAX_SEGS = 16 };
 	char *segs[MAX_SEGS];
@@ -79,7 +77,7 @@ int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *
 	allow[0] = '\0';
 	for (int r = 0; r < nroutes; r++) {
 		int np;
-		const char *n[PT_MAX_PATH_PARAMS];
+		char n[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX];
 		char *v[PT_MAX_PATH_PARAMS];
 		if (!match_one(routes[r].pattern, segs, nsegs, n, v, &np))
 			continue;
@@ -98,7 +96,7 @@ int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *
 			memcpy(names, n, sizeof(n));
 			memcpy(values, v, sizeof(v));
 			for (int k = np; k < PT_MAX_PATH_PARAMS; k++) {
-				names[k] = NULL;
+				names[k][0] = '\0';
 				values[k] = NULL;
 			}
 		}

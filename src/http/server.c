@@ -101,7 +101,7 @@ static pt_db *thread_db(pt_err *err)
 
 const char *pt_req_param(pt_req *req, const char *name)
 {
-	for (int i = 0; i < PT_MAX_PATH_PARAMS && req->param_names[i]; i++)
+	for (int i = 0; i < PT_MAX_PATH_PARAMS && req->param_names[i][0]; i++)
 		if (strcmp(req->param_names[i], name) == 0)
 			return req->param_values[i];
 	return NULL;
@@ -648,13 +648,6 @@ static enum MHD_Result dispatch(request *r)
 		return send_error(r, &err, allow);
 	}
 	r->route = route;
-	/* The router's names live in this polling thread's buffer, which the next request on
-	 * it overwrites; the worker needs its own copy. */
-	for (int i = 0; i < PT_MAX_PATH_PARAMS && req->param_names[i]; i++) {
-		req->param_names[i] = pt_arena_strdup(req->ctx.arena, req->param_names[i]);
-		if (!req->param_names[i])
-			return MHD_NO;
-	}
 	if (parse_body(r, &err) != 0)
 		return send_error(r, &err, NULL);
 	/* Suspended before it is queued: a worker may resume it at once. */

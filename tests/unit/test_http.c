@@ -31,7 +31,7 @@ enum { N = sizeof(routes) / sizeof(routes[0]) };
 static int match(pt_method m, const char *path, const char **name, const char **value, char *allow)
 {
 	char buf[256];
-	const char *names[PT_MAX_PATH_PARAMS];
+	static char names[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX];
 	char *values[PT_MAX_PATH_PARAMS];
 	static char value_copy[64];
 	strcpy(buf, path);
