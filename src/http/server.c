@@ -429,7 +429,11 @@ static int authenticate(request *r, pt_err *err)
 typedef struct {
 	request *r;
 	const pt_route *rt;
-	const pt_idem *idem;
+	const char *key, *hash;
+	pt_idem idem;
+	pt_idem_outcome outcome;
+	bool refused; /* the request was refused (4xx) and the refusal stored as its answer */
+	pt_err refusal;
 } idem_run;
 
 /* The handler and the stored answer in one transaction: a request and its record of having
@@ -446,7 +450,40 @@ static int idempotent_tx(pt_db *db, void *arg, pt_err *err)
 	if (x->rt->handler(req, err) != 0)
 		return -1;
 	char *text = req->reply ? json_dumps(req->reply, JSON_COMPACT) : NULL;
-	int rc = pt_svc_idem_finish(db, x->idem, req->status, text, err);
+	int rc = pt_svc_idem_finish(db, &x->idem, req->status, text, err);
+	free(text);
+	return rc;
+}
+
+/* The refusal a repeat will get: the error body, as sent. */
+static char *refusal_text(request *r, const pt_err *err)
+{
+	json_t *e = error_body(err, r->req.english);
+	char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	return text;
+}
+
+/* Where writes are serialised (SQLite), the key's claim, the request and its stored answer
+ * are one transaction: a repeat waits its turn and then finds the answer, and a request
+ * costs one commit instead of two. A refusal undoes the request's savepoint only and is
+ * stored in place of its effects. */
+static int claim_and_run_tx(pt_db *db, void *arg, pt_err *err)
+{
+	idem_run *x = arg;
+	x->refused = false;
+	if (pt_svc_idem_begin(&x->r->req.ctx, x->key, x->hash, &x->outcome, &x->idem, err) != 0)
+		return -1;
+	if (x->outcome == PT_IDEM_REPLAY || pt_db_savepoint(db, idempotent_tx, x, err) == 0)
+		return 0;
+	if (err->retry || pt_code_status(err->code) >= 500)
+		return -1;
+	char *text = refusal_text(x->r, err);
+	if (!text)
+		return pt_err_oom(err);
+	x->refused = true;
+	x->refusal = *err;
+	int rc = pt_svc_idem_finish(db, &x->idem, pt_code_status(err->code), text, err);
 	free(text);
 	return rc;
 }
@@ -460,6 +497,25 @@ static bool valid_idempotency_key(const char *key)
 		if (key[i] < 0x20 || key[i] > 0x7E)
 			return false;
 	return true;
+}
+
+static enum MHD_Result send_replay(request *r, const pt_idem *idem)
+{
+	r->req.status = idem->status;
+	r->req.reply_json_text = idem->body;
+	r->req.replayed = true;
+	return send_reply(r, NULL);
+}
+
+/* SQLite: the claim and the request in one transaction (above). */
+static enum MHD_Result run_idempotent_serialised(request *r, idem_run *x)
+{
+	pt_err err = {0};
+	if (pt_db_tx(r->req.ctx.db, true, claim_and_run_tx, x, &err) != 0)
+		return send_error(r, &err, NULL);
+	if (x->outcome == PT_IDEM_REPLAY)
+		return send_replay(r, &x->idem);
+	return x->refused ? send_error(r, &x->refusal, NULL) : send_reply(r, NULL);
 }
 
 static enum MHD_Result run_idempotent(request *r, const pt_route *rt)
@@ -489,33 +545,29 @@ static enum MHD_Result run_idempotent(request *r, const pt_route *rt)
 	sodium_bin2hex(hash, sizeof(hash), digest, sizeof(digest));
 	free(body);
 
-	pt_idem idem;
-	pt_idem_outcome outcome;
-	if (pt_svc_idem_begin(&req->ctx, key, hash, &outcome, &idem, &err) != 0)
+	idem_run x = {.r = r, .rt = rt, .key = key, .hash = hash};
+	if (pt_db_kind_of(req->ctx.db) == PT_DB_SQLITE)
+		return run_idempotent_serialised(r, &x);
+	/* PostgreSQL: the claim commits first, so a repeat while the request runs (or waits on
+	 * a row lock) sees it running and is told so at once. */
+	if (pt_svc_idem_begin(&req->ctx, key, hash, &x.outcome, &x.idem, &err) != 0)
 		return send_error(r, &err, NULL);
-	if (outcome == PT_IDEM_REPLAY) {
-		req->status = idem.status;
-		req->reply_json_text = idem.body;
-		req->replayed = true;
-		return send_reply(r, NULL);
-	}
-	idem_run x = {r, rt, &idem};
+	if (x.outcome == PT_IDEM_REPLAY)
+		return send_replay(r, &x.idem);
 	if (pt_db_tx(req->ctx.db, true, idempotent_tx, &x, &err) == 0)
 		return send_reply(r, NULL);
 	int status = pt_code_status(err.code);
 	if (status >= 500) {
-		pt_svc_idem_abandon(req->ctx.db, &idem);
+		pt_svc_idem_abandon(req->ctx.db, &x.idem);
 		return send_error(r, &err, NULL);
 	}
 	/* A refusal is an answer too: a repeat gets the same refusal. */
-	json_t *e = error_body(&err, req->english);
-	char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
-	json_decref(e);
+	char *text = refusal_text(r, &err);
 	pt_err store_err = {0};
-	if (!text || pt_svc_idem_finish(req->ctx.db, &idem, status, text, &store_err) != 0) {
+	if (!text || pt_svc_idem_finish(req->ctx.db, &x.idem, status, text, &store_err) != 0) {
 		pt_log_error("msg=\"cannot store idempotent refusal\" request_id=%s",
 		             r->request_id);
-		pt_svc_idem_abandon(req->ctx.db, &idem);
+		pt_svc_idem_abandon(req->ctx.db, &x.idem);
 	}
 	free(text);
 	return send_error(r, &err, NULL);

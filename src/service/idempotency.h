@@ -4,8 +4,10 @@
 #include "service/service.h"
 
 /* API.md's idempotency: a request with a key runs once per caller; repeats get the first
- * answer. The key is claimed in its own transaction (so a concurrent repeat sees it running),
- * and the answer is stored in the same transaction as the request's effects. */
+ * answer, stored in the same transaction as the request's effects. On PostgreSQL the key is
+ * claimed in its own transaction first (so a concurrent repeat sees it running); where writes
+ * are serialised (SQLite) the claim joins the request's transaction (the caller runs this
+ * inside pt_db_tx), and a repeat finds the answer once the first is done. */
 
 typedef enum {
 	PT_IDEM_RUN,    /* claimed: run the request, then pt_svc_idem_finish */

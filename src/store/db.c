@@ -362,6 +362,23 @@ int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 	}
 }
 
+int pt_db_savepoint(pt_db *db, pt_db_tx_fn fn, void *ctx, pt_err *err)
+{
+	if (pt_db_exec(db, "SAVEPOINT inner_step", NULL, 0, NULL, err) != 0)
+		return -1;
+	int rc = fn(db, ctx, err);
+	pt_err undo_err = {0};
+	if (rc != 0 && pt_db_exec(db, "ROLLBACK TO inner_step", NULL, 0, NULL, &undo_err) != 0) {
+		*err = undo_err;
+		return -1;
+	}
+	if (pt_db_exec(db, "RELEASE inner_step", NULL, 0, NULL, &undo_err) != 0) {
+		*err = undo_err;
+		return -1;
+	}
+	return rc;
+}
+
 /* fsync of a file, then of the directory that names it, so a rename survives a crash. */
 static int sync_path(const char *path, bool dir)
 {

@@ -69,6 +69,10 @@ int pt_rows_ids(pt_arena *a, const pt_rows *r, int64_t **ids, int *n, pt_err *er
 typedef int (*pt_db_tx_fn)(pt_db *db, void *ctx, pt_err *err);
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err);
 
+/* Inside a running transaction: runs fn in a savepoint of it. When fn fails, only what fn
+ * did is undone and its error returned; the transaction carries on. */
+int pt_db_savepoint(pt_db *db, pt_db_tx_fn fn, void *ctx, pt_err *err);
+
 /* Readies a connection for loading much data in large transactions (the benchmark's dataset):
  * on SQLite a 256 MB page cache, so a transaction's changed pages are written once at commit
  * instead of spilling again and again. Nothing to do on PostgreSQL. */

@@ -169,6 +169,16 @@ def commit(ctx, body, key=..., client=None):
     return (client or cx(ctx)).post(CHECKOUT, body, headers=idem(key))
 
 
+def group_writes(ctx):
+    """Write transactions SQLite's group commit has committed (GET /metrics)."""
+    r = ctx.owner.get("/metrics")
+    eq(r.status, 200, f"GET /metrics: {r}")
+    for line in r.body.decode().splitlines():
+        if line.startswith("patron_group_commit_writes_total "):
+            return int(line.split()[1])
+    raise AssertionError("no patron_group_commit_writes_total in /metrics")
+
+
 def sell(ctx, body):
     """Quote and commit one basket; checks they agree; returns the commit's body."""
     q = expect(quote(ctx, body), 200)
@@ -850,6 +860,23 @@ def checkout_idempotency(ctx):
         eq((again.status, again.json, again.header("Idempotent-Replayed")),
            (409, rr.json, "true"), "replayed 409")
         eq(qty(ctx, store, p["sku"]), 6, "stock after the replayed 409")
+
+    if ctx.inst.db.kind == "sqlite":
+        with ctx.case("SQLite: a keyed checkout is one write transaction, claim and all"):
+            p = new_product(ctx, 100)
+            receive(ctx, store, p["sku"], 1)
+            b = basket(store, [{"sku": p["sku"], "qty": 1}])
+            before = group_writes(ctx)
+            expect(commit(ctx, b), 201)
+            eq(group_writes(ctx) - before, 1, "write transactions for one checkout")
+            before = group_writes(ctx)
+            k = new_key()
+            refused = commit(ctx, b, key=k)
+            expect_error(refused, 409, "out_of_stock", "items[0].sku")
+            eq(group_writes(ctx) - before, 1, "write transactions for a refused checkout")
+            again = commit(ctx, b, key=k)
+            eq((again.status, again.body, again.header("Idempotent-Replayed")),
+               (409, refused.body, "true"), "the refusal, replayed byte for byte")
 
     with ctx.case("racing one key: one order"):
         p = new_product(ctx, 700)
