@@ -136,15 +136,18 @@ char *pt_metrics_render(pt_arena *arena)
 		    route_label(r), cumulative, route_label(r), total_us / 1000000,
 		    total_us % 1000000, route_label(r), cumulative);
 	}
-	int64_t batches, writes;
-	pt_db_group_stats(&batches, &writes);
+	pt_db_group_counts g;
+	pt_db_group_stats(&g);
 	put(&b,
 	    "# HELP patron_group_commits_total SQLite commits of batched write transactions.\n"
 	    "# TYPE patron_group_commits_total counter\n"
 	    "patron_group_commits_total %lld\n"
 	    "# HELP patron_group_commit_writes_total Write transactions those commits held.\n"
 	    "# TYPE patron_group_commit_writes_total counter\n"
-	    "patron_group_commit_writes_total %lld\n",
-	    (long long)batches, (long long)writes);
+	    "patron_group_commit_writes_total %lld\n"
+	    "# HELP patron_checkpoints_total SQLite checkpoints run beside the writer.\n"
+	    "# TYPE patron_checkpoints_total counter\n"
+	    "patron_checkpoints_total %lld\n",
+	    (long long)g.batches, (long long)g.requests, (long long)g.checkpoints);
 	return b.buf ? b.buf : pt_arena_strdup(arena, "");
 }

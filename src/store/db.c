@@ -47,7 +47,20 @@ struct group {
 	waiter *batch;
 	atomic_int arriving;       /* writers between wanting the lock and holding it */
 	int64_t batches, requests; /* committed, for /metrics */
+	/* The checkpointer's: it copies committed pages from the WAL into the database. */
+	pthread_cond_t wal_grew;
+	int64_t checkpointed;      /* batches committed when the last checkpoint began */
+	int64_t checkpointed_done; /* the same, once that checkpoint finished */
+	int64_t checkpoints;
 };
+
+/* The writer's page cache: only it writes, so what it caches stays valid between batches,
+ * and a batch's random member and index pages are read once instead of again from the OS. */
+#define WRITER_CACHE_PRAGMA "PRAGMA cache_size = -32768"
+
+/* A checkpoint once the WAL holds this many batches, and at least this often while it
+ * holds any. */
+enum { CHECKPOINT_EVERY_BATCHES = 200, CHECKPOINT_EVERY_MS = 500 };
 
 static group *the_group;
 
@@ -205,6 +218,48 @@ int pt_db_bulk_load(pt_db *db, pt_err *err)
 	           : 0;
 }
 
+/* Checkpoints beside the writer, on a connection of its own: SQLite's automatic checkpoint
+ * would run inside the commit that crosses its threshold, copying pages and syncing the
+ * database file while every request of the next batch waits for the writer. A passive
+ * checkpoint never blocks the writer; pages changed by many batches are copied once. */
+static void *checkpointer(void *arg)
+{
+	group *g = arg;
+	pt_db *db = NULL;
+	pt_err err = {0};
+	if (pt_db_open(&db, g->writer->target, &err) != 0) {
+		pt_log_error("msg=\"checkpointer cannot open the database\" error=\"%s\"",
+		             err.msg_en);
+		return NULL;
+	}
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)CHECKPOINT_EVERY_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		while (g->batches - g->checkpointed < CHECKPOINT_EVERY_BATCHES &&
+		       pthread_cond_timedwait(&g->wal_grew, &g->lock, &until) == 0)
+			;
+		if (g->batches == g->checkpointed)
+			continue;
+		int64_t upto = g->checkpointed = g->batches;
+		pthread_mutex_unlock(&g->lock);
+		pt_arena *a = pt_arena_new();
+		pt_rows r;
+		/* Busy (a reader on old pages) is fine: the next round copies the rest. */
+		if (a &&
+		    pt_db_query(db, a, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, &r, &err) != 0)
+			pt_log_warn("msg=\"checkpoint failed\" error=\"%s\"", err.msg_en);
+		pt_arena_free(a);
+		pthread_mutex_lock(&g->lock);
+		g->checkpoints++;
+		g->checkpointed_done = upto;
+	}
+	return NULL;
+}
+
 int pt_db_group_commit(const char *url, pt_err *err)
 {
 	const char *target;
@@ -217,20 +272,37 @@ int pt_db_group_commit(const char *url, pt_err *err)
 		free(g);
 		return -1;
 	}
+	if (pt_db_exec(g->writer, WRITER_CACHE_PRAGMA, NULL, 0, NULL, err) != 0 ||
+	    pt_db_exec(g->writer, "PRAGMA wal_autocheckpoint = 0", NULL, 0, NULL, err) != 0) {
+		pt_db_close(g->writer);
+		free(g);
+		return -1;
+	}
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->committed, NULL);
+	pthread_cond_init(&g->wal_grew, NULL);
+	pthread_t t;
+	if (pthread_create(&t, NULL, checkpointer, g) != 0) {
+		pt_db_close(g->writer);
+		free(g);
+		return pt_err_set(err, PT_INTERNAL, NULL, "cannot start the checkpointer",
+		                  "无法启动检查点线程");
+	}
+	pthread_detach(t);
 	the_group = g;
 	return 0;
 }
 
-void pt_db_group_stats(int64_t *batches, int64_t *requests)
+void pt_db_group_stats(pt_db_group_counts *out)
 {
-	*batches = *requests = 0;
+	*out = (pt_db_group_counts){0};
 	if (!the_group)
 		return;
 	pthread_mutex_lock(&the_group->lock);
-	*batches = the_group->batches;
-	*requests = the_group->requests;
+	*out = (pt_db_group_counts){.batches = the_group->batches,
+	                            .requests = the_group->requests,
+	                            .checkpoints = the_group->checkpoints,
+	                            .checkpointed = the_group->checkpointed_done};
 	pthread_mutex_unlock(&the_group->lock);
 }
 
@@ -260,6 +332,8 @@ static void end_batch(group *g, bool failed)
 	} else {
 		g->batches++;
 		g->requests += g->size;
+		if (g->batches - g->checkpointed == CHECKPOINT_EVERY_BATCHES)
+			pthread_cond_signal(&g->wal_grew);
 	}
 	for (waiter *w = g->batch; w; w = w->next)
 		w->done = true;

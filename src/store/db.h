@@ -84,8 +84,13 @@ int pt_db_bulk_load(pt_db *db, pt_err *err);
  * only once the batch holding it has committed. Concurrent writers share one fsync instead
  * of taking one each. Does nothing for PostgreSQL, whose connections commit side by side. */
 int pt_db_group_commit(const char *url, pt_err *err);
-/* Batches committed so far, and the write transactions they held. */
-void pt_db_group_stats(int64_t *batches, int64_t *requests);
+typedef struct {
+	int64_t batches;      /* committed so far */
+	int64_t requests;     /* write transactions those batches held */
+	int64_t checkpoints;  /* checkpoints run beside the writer */
+	int64_t checkpointed; /* batches committed before the last finished checkpoint began */
+} pt_db_group_counts;
+void pt_db_group_stats(pt_db_group_counts *out);
 
 /* An online, consistent copy of the whole database, written to path.part, flushed and then
  * renamed to path: SQLite's backup API (a database file), or pg_dump's plain SQL for

@@ -10,7 +10,9 @@
 #include "store/db.h"
 #include "util/log.h"
 
-enum { BUSY_TIMEOUT_MS = 10000, CACHE_SLOTS = 256 };
+/* The statement cache: a statement may sit in any of CACHE_WAYS slots from its hash, so two
+ * hot statements whose hashes collide do not re-prepare each other on every request. */
+enum { BUSY_TIMEOUT_MS = 10000, CACHE_SLOTS = 512, CACHE_WAYS = 4 };
 
 struct cached {
 	const char *sql; /* the caller's SQL text, compared by content */
@@ -157,15 +159,22 @@ static size_t hash(const char *s)
 static int prepare(conn *c, const char *sql, const pt_val *params, int nparams, sqlite3_stmt **out,
                    pt_err *err)
 {
-	size_t slot = hash(sql) % CACHE_SLOTS;
-	struct cached *e = &c->cache[slot];
+	size_t home = hash(sql) % CACHE_SLOTS;
+	struct cached *e = NULL;
 	sqlite3_stmt *stmt = NULL;
-	if (e->stmt && strcmp(e->sql, sql) == 0) {
-		stmt = e->stmt;
-	} else {
+	for (size_t way = 0; way < CACHE_WAYS && !stmt; way++) {
+		struct cached *slot = &c->cache[(home + way) % CACHE_SLOTS];
+		if (slot->stmt && strcmp(slot->sql, sql) == 0)
+			stmt = slot->stmt;
+		else if (!slot->stmt && !e)
+			e = slot;
+	}
+	if (!stmt) {
 		int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
 		if (rc != SQLITE_OK)
 			return fail(c, rc, err);
+		if (!e) /* every way taken: the home slot's statement makes room */
+			e = &c->cache[home];
 		sqlite3_finalize(e->stmt);
 		e->stmt = stmt;
 		e->sql = sqlite3_sql(stmt);
