@@ -603,6 +603,13 @@ static bool host_allowed(const char *host)
 
 static enum MHD_Result execute(request *r);
 
+static enum MHD_Result accept_until_stopping(void *cls, const struct sockaddr *addr,
+                                             socklen_t addrlen)
+{
+	(void)cls, (void)addr, (void)addrlen;
+	return server.stop ? MHD_NO : MHD_YES;
+}
+
 static void *run_worker(void *arg)
 {
 	work_queue *q = arg;
@@ -947,8 +954,8 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 		                            (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
 	}
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-	                                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, accept_until_stopping, NULL, on_request,
+	                                        NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!d) {
 		int e = errno;
 		stop_workers(&server.reads);
@@ -977,9 +984,10 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	server.stop = 1;
 	pt_log_info("msg=\"shutting down\" signal=%d in_flight=%d", sig,
 	            atomic_load(&server.in_flight));
-	/* Stops accepting. The listening socket is closed only after the daemon stops: its
-	 * worker threads still hold it in their epoll sets until then. */
-	MHD_socket lsock = MHD_quiesce_daemon(d);
+	/* From now on new connections are closed as they are accepted (accept_until_stopping).
+	 * Not MHD_quiesce_daemon: with a thread pool on epoll it races the polling threads, which
+	 * take the listening socket out of their epoll sets themselves, and libmicrohttpd aborts
+	 * the process when its own removal then fails. */
 	/* Requests in flight finish and are answered; idle keep-alive connections are not
 	 * waited for. */
 	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 100 && atomic_load(&server.in_flight) > 0; i++)
@@ -987,8 +995,6 @@ int pt_server_run(const pt_server_config *cfg, pt_err *err)
 	MHD_stop_daemon(d);
 	stop_workers(&server.reads);
 	stop_workers(&server.writes);
-	if (lsock != MHD_INVALID_SOCKET)
-		close(lsock);
 	if (has_background)
 		pthread_join(background, NULL);
 	pt_log_info("msg=stopped");

@@ -52,11 +52,14 @@ struct group {
 	int64_t checkpointed;      /* batches committed when the last checkpoint began */
 	int64_t checkpointed_done; /* the same, once that checkpoint finished */
 	int64_t checkpoints;
+	bool finish_checkpoint; /* the writer copies the last few frames after its next commit */
 };
 
 /* The writer's page cache: only it writes, so what it caches stays valid between batches,
  * and a batch's random member and index pages are read once instead of again from the OS. */
 #define WRITER_CACHE_PRAGMA "PRAGMA cache_size = -32768"
+/* A WAL that grew (a long reader held the checkpoints back) is cut back when it rewinds. */
+#define WAL_SIZE_LIMIT_PRAGMA "PRAGMA journal_size_limit = 67108864"
 
 /* A checkpoint once the WAL holds this many batches, and at least this often while it
  * holds any. */
@@ -221,7 +224,12 @@ int pt_db_bulk_load(pt_db *db, pt_err *err)
 /* Checkpoints beside the writer, on a connection of its own: SQLite's automatic checkpoint
  * would run inside the commit that crosses its threshold, copying pages and syncing the
  * database file while every request of the next batch waits for the writer. A passive
- * checkpoint never blocks the writer; pages changed by many batches are copied once. */
+ * checkpoint never blocks the writer; pages changed by many batches are copied once.
+ *
+ * The WAL starts again from its beginning only when a write transaction begins with every
+ * frame copied, which a checkpoint racing the writer never sees. So after each pass the
+ * writer, once its next batch has committed, copies the few frames written meanwhile itself
+ * (finish_checkpoint): its next batch then rewinds the WAL, which stays a few megabytes. */
 static void *checkpointer(void *arg)
 {
 	group *g = arg;
@@ -256,6 +264,7 @@ static void *checkpointer(void *arg)
 		pthread_mutex_lock(&g->lock);
 		g->checkpoints++;
 		g->checkpointed_done = upto;
+		g->finish_checkpoint = true;
 	}
 	return NULL;
 }
@@ -273,7 +282,8 @@ int pt_db_group_commit(const char *url, pt_err *err)
 		return -1;
 	}
 	if (pt_db_exec(g->writer, WRITER_CACHE_PRAGMA, NULL, 0, NULL, err) != 0 ||
-	    pt_db_exec(g->writer, "PRAGMA wal_autocheckpoint = 0", NULL, 0, NULL, err) != 0) {
+	    pt_db_exec(g->writer, "PRAGMA wal_autocheckpoint = 0", NULL, 0, NULL, err) != 0 ||
+	    pt_db_exec(g->writer, WAL_SIZE_LIMIT_PRAGMA, NULL, 0, NULL, err) != 0) {
 		pt_db_close(g->writer);
 		free(g);
 		return -1;
@@ -334,6 +344,14 @@ static void end_batch(group *g, bool failed)
 		g->requests += g->size;
 		if (g->batches - g->checkpointed == CHECKPOINT_EVERY_BATCHES)
 			pthread_cond_signal(&g->wal_grew);
+		if (g->finish_checkpoint) {
+			g->finish_checkpoint = false;
+			pt_err ignored = {0};
+			if (pt_db_exec(g->writer, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, NULL,
+			               &ignored) != 0)
+				pt_log_warn("msg=\"checkpoint failed\" error=\"%s\"",
+				            ignored.msg_en);
+		}
 	}
 	for (waiter *w = g->batch; w; w = w->next)
 		w->done = true;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "store/db.h"
+#include "store/sqlite_vfs.h"
 #include "util/log.h"
 
 /* The statement cache: a statement may sit in any of CACHE_WAYS slots from its hash, so two
@@ -56,11 +57,14 @@ static int fail(conn *c, int rc, pt_err *err)
 	return pt_err_set(err, PT_INTERNAL, NULL, "database error", "数据库错误");
 }
 
+static const char *vfs_name; /* every connection's: WAL writes gathered (sqlite_vfs.c) */
+
 /* Memory statistics take a process-wide mutex on every allocation: many connections on many
  * threads would queue on it. Must be set before SQLite initialises. */
 static void configure_sqlite(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	vfs_name = pt_sqlite_gather_vfs();
 }
 
 static int sq_open(void **out, const char *path, pt_err *err)
@@ -70,8 +74,9 @@ static int sq_open(void **out, const char *path, pt_err *err)
 	conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return pt_err_oom(err);
-	int rc = sqlite3_open_v2(
-	    path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &c->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         vfs_name);
 	if (rc != SQLITE_OK) {
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot open database %s: %s",
 		           "无法打开数据库 %s：%s", path, sqlite3_errstr(rc));
@@ -117,6 +122,10 @@ static int simple(conn *c, const char *sql, pt_err *err)
 	return rc == SQLITE_OK ? 0 : fail(c, rc, err);
 }
 
+static int sq_exec(void *p, const char *sql, const pt_val *params, int nparams, int64_t *changes,
+                   pt_err *err);
+
+/* BEGIN and COMMIT go through the statement cache too: every request begins and ends one. */
 static int sq_begin(void *p, bool write, pt_err *err)
 {
 	conn *c = p;
@@ -124,7 +133,7 @@ static int sq_begin(void *p, bool write, pt_err *err)
 	 * (A transaction this connection knows it began is nesting, refused below.) */
 	if (!c->in_tx && !sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	if (simple(c, write ? "BEGIN IMMEDIATE" : "BEGIN", err) != 0)
+	if (sq_exec(c, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, 0, NULL, err) != 0)
 		return -1;
 	c->in_tx = 1;
 	return 0;
@@ -133,7 +142,7 @@ static int sq_begin(void *p, bool write, pt_err *err)
 static int sq_commit(void *p, pt_err *err)
 {
 	conn *c = p;
-	if (simple(c, "COMMIT", err) != 0)
+	if (sq_exec(c, "COMMIT", NULL, 0, NULL, err) != 0)
 		return -1;
 	c->in_tx = 0;
 	return 0;

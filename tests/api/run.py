@@ -170,6 +170,9 @@ def main():
         return 1
 
     workroot = tempfile.mkdtemp(prefix="patron-api-")
+    # A PostgreSQL database's key file is patron.key in the working directory: the run's own,
+    # so no run inherits another's keys (or leaves one in the caller's directory).
+    os.chdir(workroot)
     pg_url = None
     if args.db == "postgres":
         pg_url = os.environ.get("PATRON_TEST_PG_URL")
