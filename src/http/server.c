@@ -34,6 +34,7 @@ typedef struct request {
 	char *body;
 	size_t body_len, body_cap;
 	bool too_large;
+	bool unknown_encoding; /* a Transfer-Encoding other than chunked: its body has no end */
 	int64_t start_ns;
 	char request_id[65];
 	int route;
@@ -678,6 +679,12 @@ static enum MHD_Result dispatch(request *r)
 		           "请求体超过 1 MiB");
 		return send_error(r, &err, NULL);
 	}
+	if (r->unknown_encoding) {
+		pt_err_set(&err, PT_INVALID_ARGUMENT, "Transfer-Encoding",
+		           "only the chunked Transfer-Encoding is understood",
+		           "仅支持 chunked 传输编码（Transfer-Encoding）");
+		return send_error(r, &err, NULL);
+	}
 	if (!host_allowed(pt_req_header(req, "Host"))) {
 		pt_err_set(&err, PT_INVALID_ARGUMENT, "Host",
 		           "this server does not answer for that host name",
@@ -797,12 +804,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		set_client_ip(r);
 		const char *cl =
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > PT_MAX_BODY) {
-			/* Answer at once and let the server close the connection rather than
-			 * read a body we will refuse. */
-			r->too_large = true;
+		const char *te =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+		r->too_large = cl && strtoull(cl, NULL, 10) > PT_MAX_BODY;
+		/* libmicrohttpd would read such a body until the connection closes. */
+		r->unknown_encoding = te && strcasecmp(te, "chunked") != 0;
+		/* Answer at once and let the server close the connection rather than read a body
+		 * we will refuse. */
+		if (r->too_large || r->unknown_encoding)
 			return dispatch(r);
-		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

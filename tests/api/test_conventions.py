@@ -1,6 +1,7 @@
 """HTTP conventions shared by every endpoint: request ids, errors, body rules, languages, lists."""
 
 import socket
+import time
 
 from harness import (ANY, API, MAX_BODY, Group, check, eq, expect, expect_error, fail,
                      has_cjk, raw_exchange)
@@ -289,6 +290,15 @@ def chunked_bodies(ctx):
         r = raw_exchange(ctx.port, head, [body[i:i + 65536] for i in range(0, len(body), 65536)])
         expect_error(r, 413, "payload_too_large")
     eq(ctx.stores(), before, "stores after the chunked 413")
+    for encoding in ["gzip", "chunked, gzip", "identity"]:
+        with ctx.case(f"Transfer-Encoding: {encoding}: 400 at once, not a wait for the timeout"):
+            other = head.replace(b"Transfer-Encoding: chunked",
+                                 f"Transfer-Encoding: {encoding}".encode())
+            t = time.monotonic()
+            r = raw_exchange(ctx.port, other, [b'{"code":"te1","name":"x"}'], timeout=10)
+            expect_error(r, 400, "invalid_argument", "Transfer-Encoding")
+            check(time.monotonic() - t < 5, f"answered after {time.monotonic() - t:.1f} s")
+    eq(ctx.stores(), before, "stores after the refused encodings")
     expect(ctx.api.get("/healthz"), 200)
 
 
