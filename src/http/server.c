@@ -275,6 +275,7 @@ static enum MHD_Result send_error(request *r, const pt_err *err, const char *all
 		pt_log_error("msg=\"internal error\" request_id=%s error=\"%s\"", r->request_id,
 		             err->msg_en);
 	r->req.retry_after = err->retry_after;
+	r->req.reply_json_text = NULL; /* an answer stored by a transaction that then failed */
 	pt_reply_json(&r->req, pt_code_status(err->code), error_body(err, r->req.english));
 	return send_reply(r, allow);
 }
@@ -448,10 +449,13 @@ static int idempotent_tx(pt_db *db, void *arg, pt_err *err)
 		req->reply = NULL;
 	}
 	req->status = 0;
+	req->reply_json_text = NULL;
 	if (x->rt->handler(req, err) != 0)
 		return -1;
 	char *text = req->reply ? json_dumps(req->reply, JSON_COMPACT) : NULL;
 	int rc = pt_svc_idem_finish(db, &x->idem, req->status, text, err);
+	/* The answer goes out as stored: the same bytes as any replay, and one dump, not two. */
+	req->reply_json_text = rc == 0 && text ? pt_arena_strdup(req->ctx.arena, text) : NULL;
 	free(text);
 	return rc;
 }
