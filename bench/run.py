@@ -119,7 +119,7 @@ class Bench:
 
     # -- load ---------------------------------------------------------------------------------
     def load(self, key, port, mix, token=None, members=None, path=None, seconds=None,
-             coupons=None):
+             coupons=None, seed=None):
         out = os.path.join(self.work, f"{key}.json")
         cmd = [self.tool("patron-loadgen"), "--port", port, "--connections", self.connections,
                "--seconds", seconds or self.seconds, "--warmup", 1 if self.a.smoke else 2,
@@ -133,6 +133,8 @@ class Bench:
             cmd += ["--path", path]
         if coupons:
             cmd += ["--coupons", coupons]
+        if seed:
+            cmd += ["--seed", seed]
         r = run(cmd)
         print(r.stdout, flush=True)
         with open(out) as f:
@@ -204,8 +206,10 @@ class Bench:
         end = time.monotonic() + self.a.soak
         step = max(5, self.a.soak // 20)
         while time.monotonic() < end:
+            # Each step draws other members: with one seed every step would send the same
+            # members' redemptions again, until their points ran out (409s by the tenth step).
             self.load("soak_step", s.port, "checkout:70,lookup:20,quote:10", token=token,
-                      members=self.members, seconds=step)
+                      members=self.members, seconds=step, seed=1000 * (len(samples) + 1) + 1)
             samples.append(rss_kb(s.proc.pid))
         self.results["memory"]["soak_seconds"] = self.a.soak
         self.results["memory"]["soak_rss_kb"] = samples
