@@ -221,6 +221,15 @@ int pt_db_bulk_load(pt_db *db, pt_err *err)
 	           : 0;
 }
 
+/* Copies committed WAL frames into the database file without waiting for anyone. Busy (a
+ * reader still on older pages) is fine: the next round copies the rest. */
+static void checkpoint(pt_db *db)
+{
+	pt_err err = {0};
+	if (pt_db_exec(db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, NULL, &err) != 0)
+		pt_log_warn("msg=\"checkpoint failed\" error=\"%s\"", err.msg_en);
+}
+
 /* Checkpoints beside the writer, on a connection of its own: SQLite's automatic checkpoint
  * would run inside the commit that crosses its threshold, copying pages and syncing the
  * database file while every request of the next batch waits for the writer. A passive
@@ -254,16 +263,10 @@ static void *checkpointer(void *arg)
 			continue;
 		int64_t upto = g->checkpointed = g->batches;
 		pthread_mutex_unlock(&g->lock);
-		pt_arena *a = pt_arena_new();
-		pt_rows r;
-		/* Busy (a reader on old pages) is fine: the next round copies the rest. A second
-		 * pass copies what the writer added during the first, so what is left for the
-		 * writer to copy itself is smaller still. */
-		for (int pass = 0; a && pass < 2; pass++)
-			if (pt_db_query(db, a, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, &r,
-			                &err) != 0)
-				pt_log_warn("msg=\"checkpoint failed\" error=\"%s\"", err.msg_en);
-		pt_arena_free(a);
+		/* A second pass copies what the writer added during the first, so what is left
+		 * for the writer to copy itself is smaller still. */
+		checkpoint(db);
+		checkpoint(db);
 		pthread_mutex_lock(&g->lock);
 		g->checkpoints++;
 		g->checkpointed_done = upto;
@@ -349,11 +352,7 @@ static void end_batch(group *g, bool failed)
 			pthread_cond_signal(&g->wal_grew);
 		if (g->finish_checkpoint) {
 			g->finish_checkpoint = false;
-			pt_err ignored = {0};
-			if (pt_db_exec(g->writer, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, NULL,
-			               &ignored) != 0)
-				pt_log_warn("msg=\"checkpoint failed\" error=\"%s\"",
-				            ignored.msg_en);
+			checkpoint(g->writer);
 		}
 	}
 	for (waiter *w = g->batch; w; w = w->next)
