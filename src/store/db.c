@@ -3,69 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "store/db_internal.h"
 #include "util/log.h"
 
 enum { TX_ATTEMPTS = 8 };
-
-typedef struct group group;
-
-struct pt_db {
-	const pt_db_driver *driver;
-	void *conn;   /* during a group transaction, the writer's */
-	int tx_depth; /* pt_db_tx calls inside a running transaction join it */
-	char *target; /* what the driver opened: a file path or a PostgreSQL URL */
-	group *group; /* write transactions go through it, when set */
-};
-
-/* A request in the open batch, waiting for the batch's commit. */
-typedef struct waiter {
-	struct waiter *next;
-	int rc;
-	pt_err err;
-	bool done;
-} waiter;
-
-/* A batch commits when no other writer is about to join it, or when it is this large or
- * this old: latency stays bounded under a steady stream of writers. */
-enum { GROUP_MAX_REQUESTS = 256, GROUP_MAX_AGE_NS = 3 * 1000 * 1000 };
-
-struct group {
-	pthread_mutex_t lock;
-	pthread_cond_t committed;
-	pt_db *writer;
-	bool open; /* a batch transaction is open on the writer */
-	int size;
-	int64_t opened_ns;
-	waiter *batch;
-	atomic_int arriving;       /* writers between wanting the lock and holding it */
-	int64_t batches, requests; /* committed, for /metrics */
-	/* The checkpointer's: it copies committed pages from the WAL into the database. */
-	pthread_cond_t wal_grew;
-	int64_t checkpointed;      /* batches committed when the last checkpoint began */
-	int64_t checkpointed_done; /* the same, once that checkpoint finished */
-	int64_t checkpoints;
-	bool finish_checkpoint; /* the writer copies the last few frames after its next commit */
-};
-
-/* The writer's page cache: only it writes, so what it caches stays valid between batches,
- * and a batch's random member and index pages are read once instead of again from the OS. */
-#define WRITER_CACHE_PRAGMA "PRAGMA cache_size = -32768"
-/* A WAL that grew (a long reader held the checkpoints back) is cut back when it rewinds. */
-#define WAL_SIZE_LIMIT_PRAGMA "PRAGMA journal_size_limit = 67108864"
-
-/* A checkpoint once the WAL holds this many batches, and at least this often while it
- * holds any. */
-enum { CHECKPOINT_EVERY_BATCHES = 200, CHECKPOINT_EVERY_MS = 500 };
-
-static group *the_group;
 
 static const pt_db_driver *driver_of(const char *url, const char **target)
 {
@@ -111,8 +57,7 @@ int pt_db_open(pt_db **out, const char *url, pt_err *err)
 		free(db);
 		return -1;
 	}
-	if (the_group && strcmp(the_group->writer->target, db->target) == 0)
-		db->group = the_group;
+	db->group = pt_group_for(db->target);
 	*out = db;
 	return 0;
 }
@@ -221,211 +166,6 @@ int pt_db_bulk_load(pt_db *db, pt_err *err)
 	           : 0;
 }
 
-/* Copies committed WAL frames into the database file without waiting for anyone. Busy (a
- * reader still on older pages) is fine: the next round copies the rest. */
-static void checkpoint(pt_db *db)
-{
-	pt_err err = {0};
-	if (pt_db_exec(db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, 0, NULL, &err) != 0)
-		pt_log_warn("msg=\"checkpoint failed\" error=\"%s\"", err.msg_en);
-}
-
-/* Checkpoints beside the writer, on a connection of its own: SQLite's automatic checkpoint
- * would run inside the commit that crosses its threshold, copying pages and syncing the
- * database file while every request of the next batch waits for the writer. A passive
- * checkpoint never blocks the writer; pages changed by many batches are copied once.
- *
- * The WAL starts again from its beginning only when a write transaction begins with every
- * frame copied, which a checkpoint racing the writer never sees. So after each pass the
- * writer, once its next batch has committed, copies the few frames written meanwhile itself
- * (finish_checkpoint): its next batch then rewinds the WAL, which stays a few megabytes. */
-static void *checkpointer(void *arg)
-{
-	group *g = arg;
-	pt_db *db = NULL;
-	pt_err err = {0};
-	if (pt_db_open(&db, g->writer->target, &err) != 0) {
-		pt_log_error("msg=\"checkpointer cannot open the database\" error=\"%s\"",
-		             err.msg_en);
-		return NULL;
-	}
-	pthread_mutex_lock(&g->lock);
-	for (;;) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (long)CHECKPOINT_EVERY_MS * 1000000L;
-		until.tv_sec += until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		while (g->batches - g->checkpointed < CHECKPOINT_EVERY_BATCHES &&
-		       pthread_cond_timedwait(&g->wal_grew, &g->lock, &until) == 0)
-			;
-		if (g->batches == g->checkpointed)
-			continue;
-		int64_t upto = g->checkpointed = g->batches;
-		pthread_mutex_unlock(&g->lock);
-		/* A second pass copies what the writer added during the first, so what is left
-		 * for the writer to copy itself is smaller still. */
-		checkpoint(db);
-		checkpoint(db);
-		pthread_mutex_lock(&g->lock);
-		g->checkpoints++;
-		g->checkpointed_done = upto;
-		g->finish_checkpoint = true;
-	}
-	return NULL;
-}
-
-int pt_db_group_commit(const char *url, pt_err *err)
-{
-	const char *target;
-	if (driver_of(url, &target) != &pt_db_sqlite_driver || the_group)
-		return 0;
-	group *g = calloc(1, sizeof(*g));
-	if (!g)
-		return pt_err_oom(err);
-	if (pt_db_open(&g->writer, url, err) != 0) {
-		free(g);
-		return -1;
-	}
-	if (pt_db_exec(g->writer, WRITER_CACHE_PRAGMA, NULL, 0, NULL, err) != 0 ||
-	    pt_db_exec(g->writer, "PRAGMA wal_autocheckpoint = 0", NULL, 0, NULL, err) != 0 ||
-	    pt_db_exec(g->writer, WAL_SIZE_LIMIT_PRAGMA, NULL, 0, NULL, err) != 0) {
-		pt_db_close(g->writer);
-		free(g);
-		return -1;
-	}
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->committed, NULL);
-	pthread_cond_init(&g->wal_grew, NULL);
-	pthread_t t;
-	if (pthread_create(&t, NULL, checkpointer, g) != 0) {
-		pt_db_close(g->writer);
-		free(g);
-		return pt_err_set(err, PT_INTERNAL, NULL, "cannot start the checkpointer",
-		                  "无法启动检查点线程");
-	}
-	pthread_detach(t);
-	the_group = g;
-	return 0;
-}
-
-void pt_db_group_stats(pt_db_group_counts *out)
-{
-	*out = (pt_db_group_counts){0};
-	if (!the_group)
-		return;
-	pthread_mutex_lock(&the_group->lock);
-	*out = (pt_db_group_counts){.batches = the_group->batches,
-	                            .requests = the_group->requests,
-	                            .checkpoints = the_group->checkpoints,
-	                            .checkpointed = the_group->checkpointed_done};
-	pthread_mutex_unlock(&the_group->lock);
-}
-
-static int64_t monotonic_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Commits the open batch (or rolls it back, when failed is set or the commit fails) and
- * tells every request in it. Called with the lock held. */
-static void end_batch(group *g, bool failed)
-{
-	pt_err err = {0};
-	if (failed || pt_db_commit(g->writer, &err) != 0) {
-		pt_db_rollback(g->writer);
-		if (!failed)
-			pt_log_error("msg=\"group commit failed\" requests=%d error=\"%s\"",
-			             g->size, err.msg_en);
-		for (waiter *w = g->batch; w; w = w->next) {
-			w->rc = -1;
-			pt_err_set(&w->err, PT_UNAVAILABLE, NULL,
-			           "the database could not save this change; try again",
-			           "数据库未能保存此更改，请重试");
-		}
-	} else {
-		g->batches++;
-		g->requests += g->size;
-		if (g->batches - g->checkpointed == CHECKPOINT_EVERY_BATCHES)
-			pthread_cond_signal(&g->wal_grew);
-		if (g->finish_checkpoint) {
-			g->finish_checkpoint = false;
-			checkpoint(g->writer);
-		}
-	}
-	for (waiter *w = g->batch; w; w = w->next)
-		w->done = true;
-	g->batch = NULL;
-	g->open = false;
-	g->size = 0;
-	pthread_cond_broadcast(&g->committed);
-}
-
-/* Runs fn in a savepoint of the writer's batch on behalf of db, and waits for the batch. */
-static int group_tx(pt_db *db, pt_db_tx_fn fn, void *ctx, pt_err *err)
-{
-	group *g = db->group;
-	waiter me = {0};
-	atomic_fetch_add(&g->arriving, 1);
-	pthread_mutex_lock(&g->lock);
-	atomic_fetch_sub(&g->arriving, 1);
-	if (!g->open) {
-		if (pt_db_begin(g->writer, true, err) != 0) {
-			pt_db_rollback(g->writer);
-			pthread_mutex_unlock(&g->lock);
-			return -1;
-		}
-		g->open = true;
-		g->opened_ns = monotonic_ns();
-	}
-	void *own = db->conn;
-	db->conn = g->writer->conn;
-	bool batch_lost = false;
-	me.rc = pt_db_exec(db, "SAVEPOINT request", NULL, 0, NULL, err);
-	if (me.rc == 0) {
-		db->tx_depth = 1;
-		me.rc = fn(db, ctx, err);
-		db->tx_depth = 0;
-		pt_err ignored = {0};
-		if (me.rc != 0)
-			batch_lost =
-			    pt_db_exec(db, "ROLLBACK TO request", NULL, 0, NULL, &ignored) != 0;
-		if (!batch_lost)
-			batch_lost =
-			    pt_db_exec(db, "RELEASE request", NULL, 0, NULL, &ignored) != 0;
-	} else {
-		batch_lost = true;
-	}
-	db->conn = own;
-	if (me.rc != 0)
-		me.err = *err;
-	/* A savepoint that cannot be released or rolled back to (a failing disk rolls back
-	 * the whole transaction) takes the batch with it. */
-	if (batch_lost) {
-		end_batch(g, true);
-		pthread_mutex_unlock(&g->lock);
-		if (me.rc == 0)
-			pt_err_set(err, PT_UNAVAILABLE, NULL,
-			           "the database could not save this change; try again",
-			           "数据库未能保存此更改，请重试");
-		return -1;
-	}
-	me.next = g->batch;
-	g->batch = &me;
-	g->size++;
-	if (atomic_load(&g->arriving) == 0 || g->size >= GROUP_MAX_REQUESTS ||
-	    monotonic_ns() - g->opened_ns >= GROUP_MAX_AGE_NS)
-		end_batch(g, false);
-	while (!me.done)
-		pthread_cond_wait(&g->committed, &g->lock);
-	pthread_mutex_unlock(&g->lock);
-	if (me.rc != 0)
-		*err = me.err;
-	return me.rc;
-}
-
 int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 {
 	/* Inside a transaction already (an idempotent request wraps its handler in one): join
@@ -435,7 +175,7 @@ int pt_db_tx(pt_db *db, bool write, pt_db_tx_fn fn, void *ctx, pt_err *err)
 	for (int attempt = 1;; attempt++) {
 		pt_err_clear(err);
 		if (write && db->group) {
-			if (group_tx(db, fn, ctx, err) == 0)
+			if (pt_group_tx(db, fn, ctx, err) == 0)
 				return 0;
 			if (!err->retry || attempt == TX_ATTEMPTS)
 				return -1;

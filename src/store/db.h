@@ -116,6 +116,10 @@ typedef struct {
 	void (*close)(void *conn);
 	int (*begin)(void *conn, bool write, pt_err *err);
 	int (*commit)(void *conn, pt_err *err);
+	/* A commit whose flush to disk is left to the caller: *sync_fd is a descriptor to
+	 * fdatasync before the commit is durable, or -1 when it flushed by itself. SQLite's,
+	 * for its group commit; NULL for PostgreSQL. */
+	int (*commit_unsynced)(void *conn, int *sync_fd, pt_err *err);
 	void (*rollback)(void *conn);
 	int (*exec)(void *conn, const char *sql, const pt_val *params, int nparams,
 	            int64_t *changes, pt_err *err);

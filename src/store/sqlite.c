@@ -148,6 +148,14 @@ static int sq_commit(void *p, pt_err *err)
 	return 0;
 }
 
+static int sq_commit_unsynced(void *p, int *sync_fd, pt_err *err)
+{
+	pt_sqlite_gather_defer_syncs(true);
+	int rc = sq_commit(p, err);
+	*sync_fd = pt_sqlite_gather_defer_syncs(false);
+	return rc;
+}
+
 static void sq_rollback(void *p)
 {
 	conn *c = p;
@@ -372,6 +380,7 @@ const pt_db_driver pt_db_sqlite_driver = {
     .close = sq_close,
     .begin = sq_begin,
     .commit = sq_commit,
+    .commit_unsynced = sq_commit_unsynced,
     .rollback = sq_rollback,
     .exec = sq_exec,
     .query = sq_query,

@@ -8,12 +8,20 @@
  * the WAL's sync, and the sync writes out what was gathered first. A connection reading its
  * own WAL, sizing, truncating or closing it writes out first too. A failed write is reported
  * by the sync, so the commit fails as it would have, and what was gathered is dropped: SQLite
- * writes those frames again, at the same offsets, in its next transaction. */
+ * writes those frames again, at the same offsets, in its next transaction.
+ *
+ * The group commit's writer defers its commits' flushes (pt_sqlite_gather_defer_syncs): the
+ * sync writes out what was gathered, so the frames are in the file before they become
+ * visible, and the syncer flushes them (fdatasync on a descriptor of the same file) before
+ * any request of the batch is answered. A WAL file's first sync is always done in full: it
+ * also makes the file's name durable in its directory. */
 #include "store/sqlite_vfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Past this much gathered, the frames go out and gathering starts again; a buffer that grew
  * past the second size is given back once written, so an idle server holds little. */
@@ -28,7 +36,20 @@ typedef struct {
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 start; /* the file offset of buf[0] */
+	int flush_fd;        /* the same file, for a flush owed (-1: none could be opened) */
+	bool synced;         /* once: its later syncs may be deferred */
 } gfile;
+
+static _Thread_local bool deferring;
+static _Thread_local int owed_fd = -1;
+
+int pt_sqlite_gather_defer_syncs(bool on)
+{
+	int owed = owed_fd;
+	deferring = on;
+	owed_fd = -1;
+	return owed;
+}
 
 static sqlite3_vfs gather_vfs;
 static sqlite3_vfs *base_vfs;
@@ -57,6 +78,8 @@ static int g_close(sqlite3_file *p)
 	gfile *f = (gfile *)p;
 	int rc = write_out(f);
 	free(f->buf);
+	if (f->flush_fd >= 0)
+		close(f->flush_fd);
 	int rc2 = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
 	return rc != SQLITE_OK ? rc : rc2;
 }
@@ -119,7 +142,16 @@ static int g_sync(sqlite3_file *p, int flags)
 {
 	gfile *f = (gfile *)p;
 	int rc = write_out(f);
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (deferring && f->synced && f->flush_fd >= 0) {
+		owed_fd = f->flush_fd;
+		return SQLITE_OK;
+	}
+	rc = f->real->pMethods->xSync(f->real, flags);
+	if (rc == SQLITE_OK)
+		f->synced = true;
+	return rc;
 }
 
 static int g_file_size(sqlite3_file *p, sqlite3_int64 *size)
@@ -215,6 +247,7 @@ static int g_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *p, int flags
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
 	int rc = base_vfs->xOpen(base_vfs, name, f->real, flags, out_flags);
+	f->flush_fd = rc == SQLITE_OK && name ? open(name, O_RDONLY | O_CLOEXEC) : -1;
 	f->base.pMethods = rc == SQLITE_OK ? &gather_methods : NULL;
 	return rc;
 }

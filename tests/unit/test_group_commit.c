@@ -1,7 +1,7 @@
 /* SQLite group commit (pt_db_group_commit): many threads writing at once, each through its
  * own connection. Every transaction that succeeded is there once, after pt_db_tx returned, as
  * read by another connection; every one that failed left nothing, whatever its batch did;
- * and the writes shared commits. */
+ * and the writes shared commits, whose flushes to disk the writer leaves to the syncer. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "store/db.h"
+#include "store/db_internal.h"
 
 enum { THREADS = 16, PER_THREAD = 150 };
 
@@ -209,9 +210,56 @@ static void concurrent_writers_share_commits(void **state)
 	unlink(side);
 }
 
+/* The group's writer commits without flushing and its syncer flushes before anyone is told:
+ * such a commit leaves a descriptor of the WAL to flush, its rows already in the file (another
+ * connection reads them), between plain commits that flush by themselves. */
+static void unsynced_commits_leave_the_flush_owed(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/patron-unsynced-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	char db_url[64];
+	snprintf(db_url, sizeof(db_url), "sqlite:%s", path);
+	pt_err err = {0};
+	pt_db *db, *other;
+	assert_int_equal(pt_db_open(&db, db_url, &err), 0);
+	assert_int_equal(pt_db_open(&other, db_url, &err), 0);
+	assert_int_equal(pt_db_exec(db, "CREATE TABLE u (v INTEGER)", NULL, 0, NULL, &err), 0);
+	pt_arena *a = pt_arena_new();
+	for (int i = 0; i < 3; i++) {
+		int owed = 99;
+		assert_int_equal(pt_db_begin(db, true, &err), 0);
+		assert_int_equal(pt_db_exec(db, "INSERT INTO u VALUES (1)", NULL, 0, NULL, &err),
+		                 0);
+		if (i == 1) {
+			assert_int_equal(pt_db_commit(db, &err), 0);
+		} else {
+			assert_int_equal(db->driver->commit_unsynced(db->conn, &owed, &err), 0);
+			assert_true(owed >= 0);
+			assert_int_equal(fdatasync(owed), 0);
+		}
+		pt_rows r;
+		assert_int_equal(pt_db_query(other, a, "SELECT COUNT(*) FROM u", NULL, 0, &r, &err),
+		                 0);
+		assert_int_equal(pt_rows_int(&r, 0, 0), i + 1);
+	}
+	pt_arena_free(a);
+	pt_db_close(other);
+	pt_db_close(db);
+	unlink(path);
+	char side[sizeof(path) + 8];
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(unsynced_commits_leave_the_flush_owed),
 	    cmocka_unit_test(concurrent_writers_share_commits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
