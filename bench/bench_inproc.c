@@ -52,7 +52,7 @@ static int one_checkout(run *r, pt_err *err)
 	                          .redeem_points = redeem ? 100 : 0};
 	json_t *out = NULL;
 	pt_err refusal = {0};
-	int rc = pt_svc_checkout(r->ctx, &in, true, &out, &refusal); /* out: the arena's */
+	int rc = pt_svc_checkout(r->ctx, &in, true, &out, NULL, &refusal); /* out: the arena's */
 	if (rc == 0)
 		return 0;
 	if (pt_code_status(refusal.code) >= 500) {
@@ -105,6 +105,8 @@ int main(int argc, char **argv)
 	pt_err err = {0};
 	pt_db *db = bench_open(url, &err);
 	if (!db)
+		return bench_fail(&err);
+	if (getenv("BENCH_PRAGMA") && pt_db_exec(db, getenv("BENCH_PRAGMA"), NULL, 0, NULL, &err) != 0)
 		return bench_fail(&err);
 	pt_ctx ctx = {.db = db, .perms = PT_PERM_ALL};
 	run r = {&ctx, &seed, members, products, stores, per_commit, 0};

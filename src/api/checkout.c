@@ -82,13 +82,17 @@ static int checkout(pt_req *req, bool commit, pt_err *err)
 {
 	pt_checkout_request in;
 	json_t *priced;
-	if (read_checkout(req, &in, err) || pt_svc_checkout(&req->ctx, &in, commit, &priced, err))
+	const char *text = NULL;
+	if (read_checkout(req, &in, err) ||
+	    pt_svc_checkout(&req->ctx, &in, commit, &priced, &text, err))
 		return -1;
 	if (commit)
 		req->location = pt_arena_printf(
 		    req->ctx.arena, "/api/v1/orders/%lld",
 		    (long long)json_integer_value(json_object_get(priced, "order_id")));
-	return pt_reply_json(req, commit ? 201 : 200, json_incref(priced));
+	pt_reply_json(req, commit ? 201 : 200, json_incref(priced));
+	req->reply_json_text = text; /* the order's JSON as stored: sent as it is */
+	return 0;
 }
 
 int pt_api_checkout_quote(pt_req *req, pt_err *err)

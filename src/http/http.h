@@ -65,7 +65,8 @@ struct pt_req {
 	int status;
 	json_t *reply;
 	const char *reply_text;
-	const char *reply_json_text; /* a stored JSON answer, sent as it is (a replay) */
+	const char *reply_json_text; /* the answer already written out (stored, or a replay): sent
+	                                as it is */
 	bool replayed;
 	const char *set_cookie;
 	const char *location;

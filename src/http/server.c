@@ -452,10 +452,15 @@ static int idempotent_tx(pt_db *db, void *arg, pt_err *err)
 	req->reply_json_text = NULL;
 	if (x->rt->handler(req, err) != 0)
 		return -1;
-	char *text = req->reply ? json_dumps(req->reply, JSON_COMPACT) : NULL;
-	int rc = pt_svc_idem_finish(db, &x->idem, req->status, text, err);
-	/* The answer goes out as stored: the same bytes as any replay, and one dump, not two. */
-	req->reply_json_text = rc == 0 && text ? pt_arena_strdup(req->ctx.arena, text) : NULL;
+	/* The answer goes out as stored: the same bytes as any replay, written out once (by the
+	 * handler already, when it has them). */
+	const char *answer = req->reply_json_text;
+	char *text = !answer && req->reply ? json_dumps(req->reply, JSON_COMPACT) : NULL;
+	int rc = pt_svc_idem_finish(db, &x->idem, req->status, answer ? answer : text, err);
+	if (text)
+		req->reply_json_text = rc == 0 ? pt_arena_strdup(req->ctx.arena, text) : NULL;
+	else if (rc != 0)
+		req->reply_json_text = NULL;
 	free(text);
 	return rc;
 }

@@ -42,6 +42,7 @@ typedef struct {
 	pt_price_line *out_lines;
 	pt_adjustment *adj;
 	pt_price price;
+	const char *priced_text; /* the committed order's JSON, as stored */
 } basket;
 
 static json_t *time_json(int64_t ms)
@@ -475,9 +476,12 @@ static int commit_order(pt_db *db, basket *b, int64_t now, json_t *priced, pt_er
 	json_object_set_new(priced, "points_balance", json_integer(posted.spendable));
 done:;
 	char *text = json_dumps(priced, JSON_COMPACT);
-	int rc = text ? pt_repo_order_set_priced(db, o.id, text, err) : pt_err_oom(err);
-	free(text);
-	return rc;
+	if (!text || pt_arena_defer(a, free, text) != 0) {
+		free(text);
+		return pt_err_oom(err);
+	}
+	b->priced_text = text;
+	return pt_repo_order_set_priced(db, o.id, text, err);
 }
 
 typedef struct {
@@ -485,6 +489,7 @@ typedef struct {
 	const pt_checkout_request *in;
 	bool commit;
 	json_t **out;
+	const char **text;
 } checkout_args;
 
 static int checkout_tx(pt_db *db, void *arg, pt_err *err)
@@ -515,13 +520,15 @@ static int checkout_tx(pt_db *db, void *arg, pt_err *err)
 	if (x->commit && commit_order(db, &b, now, priced, err) != 0)
 		return -1;
 	*x->out = priced;
+	if (x->text)
+		*x->text = b.priced_text;
 	return 0;
 }
 
 int pt_svc_checkout(pt_ctx *ctx, const pt_checkout_request *in, bool commit, json_t **out,
-                    pt_err *err)
+                    const char **text, pt_err *err)
 {
-	checkout_args x = {ctx, in, commit, out};
+	checkout_args x = {ctx, in, commit, out, text};
 	return pt_db_tx(ctx->db, commit, checkout_tx, &x, err);
 }
 

@@ -24,9 +24,10 @@ typedef struct {
 
 /* Prices the basket as API.md says and answers the priced JSON; commit also writes the order,
  * its ledger entries, stock, coupon use and tier, all in one transaction, and adds order_id,
- * created_at and the member's points after. */
+ * created_at and the member's points after. A commit's text (may be NULL) receives that JSON
+ * as stored with the order, in the context's arena. */
 int pt_svc_checkout(pt_ctx *ctx, const pt_checkout_request *in, bool commit, json_t **out,
-                    pt_err *err);
+                    const char **text, pt_err *err);
 
 typedef struct {
 	const char *sku; /* or NULL with line >= 0 */

@@ -132,27 +132,60 @@ int pt_repo_product_search(pt_db *db, pt_arena *a, const char *q, const char *ca
 	return 0;
 }
 
+/* Conditional, never read-then-write: two sales of the last unit cannot both pass. The
+ * quantity after is read back in the same transaction: SQLite's RETURNING builds and drops a
+ * temporary table on every run, PostgreSQL's saves a round trip. */
+static int stock_update(pt_db *db, pt_arena *a, int64_t store_id, int64_t product_id, int64_t delta,
+                        int64_t now, bool *ok, int64_t *qty_after, pt_err *err)
+{
+	pt_val v[] = {PT_INT(delta), PT_INT(now), PT_INT(store_id), PT_INT(product_id)};
+	pt_rows r;
+	if (pt_db_kind_of(db) == PT_DB_POSTGRES) {
+		if (pt_db_query(db, a,
+		                "UPDATE stock SET qty = qty + $1, updated_at = $2 WHERE store_id = "
+		                "$3 AND product_id = $4 AND qty + $1 >= 0 RETURNING qty",
+		                v, 4, &r, err) != 0)
+			return -1;
+		*ok = r.nrows > 0;
+		*qty_after = *ok ? pt_rows_int(&r, 0, 0) : 0;
+		return 0;
+	}
+	int64_t changed = 0;
+	if (pt_db_exec(db,
+	               "UPDATE stock SET qty = qty + $1, updated_at = $2 WHERE store_id = $3 AND "
+	               "product_id = $4 AND qty + $1 >= 0",
+	               v, 4, &changed, err) != 0)
+		return -1;
+	*ok = changed > 0;
+	*qty_after = 0;
+	if (!*ok)
+		return 0;
+	if (pt_db_query(db, a, "SELECT qty FROM stock WHERE store_id = $1 AND product_id = $2",
+	                v + 2, 2, &r, err) != 0)
+		return -1;
+	*qty_after = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
 int pt_repo_stock_change(pt_db *db, pt_arena *a, int64_t store_id, int64_t product_id,
                          int64_t delta, int64_t now, bool *ok, int64_t *qty_after, pt_err *err)
 {
-	pt_rows r;
-	/* The row appears at zero the first time a store holds the product. */
+	if (stock_update(db, a, store_id, product_id, delta, now, ok, qty_after, err) != 0)
+		return -1;
+	if (*ok)
+		return 0;
+	/* No row, or too little stock: the row appears at zero the first time a store holds
+	 * the product, and the change is tried once more. */
 	pt_val ins[] = {PT_INT(store_id), PT_INT(product_id), PT_INT(now)};
+	int64_t created = 0;
 	if (pt_db_exec(db,
 	               "INSERT INTO stock (store_id, product_id, qty, low_threshold, updated_at) "
 	               "VALUES ($1, $2, 0, 0, $3) ON CONFLICT (store_id, product_id) DO NOTHING",
-	               ins, 3, NULL, err) != 0)
+	               ins, 3, &created, err) != 0)
 		return -1;
-	/* Conditional, never read-then-write: two sales of the last unit cannot both pass. */
-	pt_val v[] = {PT_INT(delta), PT_INT(now), PT_INT(store_id), PT_INT(product_id)};
-	if (pt_db_query(db, a,
-	                "UPDATE stock SET qty = qty + $1, updated_at = $2 WHERE store_id = $3 AND "
-	                "product_id = $4 AND qty + $1 >= 0 RETURNING qty",
-	                v, 4, &r, err) != 0)
-		return -1;
-	*ok = r.nrows > 0;
-	*qty_after = *ok ? pt_rows_int(&r, 0, 0) : 0;
-	return 0;
+	if (!created)
+		return 0;
+	return stock_update(db, a, store_id, product_id, delta, now, ok, qty_after, err);
 }
 
 int pt_repo_stock_set_threshold(pt_db *db, int64_t store_id, int64_t product_id, int64_t threshold,

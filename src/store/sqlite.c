@@ -1,5 +1,6 @@
 /* The SQLite driver: WAL, synchronous=FULL, BEGIN IMMEDIATE for writes, statements prepared
  * once per connection and kept. */
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,9 +16,18 @@
  * hot statements whose hashes collide do not re-prepare each other on every request. */
 enum { BUSY_TIMEOUT_MS = 10000, CACHE_SLOTS = 512, CACHE_WAYS = 4 };
 
+/* Binding $n by name costs a formatted name and a search per parameter: the indexes of $1..
+ * are looked up once, when the statement is prepared. */
+enum { MAPPED_PARAMS = 24 };
+
 struct cached {
-	const char *sql; /* the caller's SQL text, compared by content */
+	char *sql; /* the caller's SQL text, compared by content (a copy) */
 	sqlite3_stmt *stmt;
+	/* An INSERT ... RETURNING id run without its RETURNING clause, the id read from
+	 * sqlite3_last_insert_rowid: SQLite collects RETURNING rows in a temporary table built
+	 * and dropped on every run, which cost more than the insert itself. */
+	bool returns_rowid;
+	unsigned char param_index[MAPPED_PARAMS]; /* of $1..; 0: not in the statement */
 };
 
 typedef struct {
@@ -110,8 +120,10 @@ static void sq_close(void *p)
 	conn *c = p;
 	if (!c)
 		return;
-	for (int i = 0; i < CACHE_SLOTS; i++)
+	for (int i = 0; i < CACHE_SLOTS; i++) {
 		sqlite3_finalize(c->cache[i].stmt);
+		free(c->cache[i].sql);
+	}
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -172,36 +184,82 @@ static size_t hash(const char *s)
 	return h;
 }
 
+static const char RETURNING_ID[] = " RETURNING id";
+
+/* An INSERT whose RETURNING id can come from sqlite3_last_insert_rowid: one row inserted, or
+ * none when ON CONFLICT DO NOTHING skipped it (an upsert that updates sets no rowid). Its text
+ * without the clause, or NULL. */
+static char *without_returning_id(const char *sql)
+{
+	size_t n = strlen(sql), tail = sizeof(RETURNING_ID) - 1;
+	if (strncmp(sql, "INSERT INTO ", 12) != 0 || n <= tail ||
+	    strcmp(sql + n - tail, RETURNING_ID) != 0 || strstr(sql, " DO UPDATE "))
+		return NULL;
+	char *bare = malloc(n - tail + 1);
+	if (bare) {
+		memcpy(bare, sql, n - tail);
+		bare[n - tail] = '\0';
+	}
+	return bare;
+}
+
+static int prepare_new(conn *c, const char *sql, struct cached *e, pt_err *err)
+{
+	char *bare = without_returning_id(sql);
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v3(c->db, bare ? bare : sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+	                            NULL);
+	free(bare);
+	char *copy = rc == SQLITE_OK ? strdup(sql) : NULL;
+	if (!copy) {
+		sqlite3_finalize(stmt);
+		return rc == SQLITE_OK ? pt_err_oom(err) : fail(c, rc, err);
+	}
+	sqlite3_finalize(e->stmt);
+	free(e->sql);
+	*e = (struct cached){.sql = copy, .stmt = stmt, .returns_rowid = bare != NULL};
+	for (int i = 1; i <= sqlite3_bind_parameter_count(stmt); i++) {
+		const char *name = sqlite3_bind_parameter_name(stmt, i);
+		long n = name && name[0] == '$' ? strtol(name + 1, NULL, 10) : 0;
+		if (n >= 1 && n <= MAPPED_PARAMS && i <= UCHAR_MAX)
+			e->param_index[n - 1] = (unsigned char)i;
+	}
+	return 0;
+}
+
+static int param_index(const struct cached *e, int i)
+{
+	if (i < MAPPED_PARAMS)
+		return e->param_index[i];
+	char name[16];
+	snprintf(name, sizeof(name), "$%d", i + 1);
+	return sqlite3_bind_parameter_index(e->stmt, name);
+}
+
 /* Finds or prepares the statement for sql, with params bound. */
-static int prepare(conn *c, const char *sql, const pt_val *params, int nparams, sqlite3_stmt **out,
+static int prepare(conn *c, const char *sql, const pt_val *params, int nparams, struct cached **out,
                    pt_err *err)
 {
 	size_t home = hash(sql) % CACHE_SLOTS;
-	struct cached *e = NULL;
-	sqlite3_stmt *stmt = NULL;
-	for (size_t way = 0; way < CACHE_WAYS && !stmt; way++) {
+	struct cached *e = NULL, *free_slot = NULL;
+	for (size_t way = 0; way < CACHE_WAYS && !e; way++) {
 		struct cached *slot = &c->cache[(home + way) % CACHE_SLOTS];
 		if (slot->stmt && strcmp(slot->sql, sql) == 0)
-			stmt = slot->stmt;
-		else if (!slot->stmt && !e)
 			e = slot;
+		else if (!slot->stmt && !free_slot)
+			free_slot = slot;
 	}
-	if (!stmt) {
-		int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-		if (rc != SQLITE_OK)
-			return fail(c, rc, err);
-		if (!e) /* every way taken: the home slot's statement makes room */
-			e = &c->cache[home];
-		sqlite3_finalize(e->stmt);
-		e->stmt = stmt;
-		e->sql = sqlite3_sql(stmt);
+	if (!e) {
+		/* every way taken: the home slot's statement makes room */
+		e = free_slot ? free_slot : &c->cache[home];
+		if (prepare_new(c, sql, e, err) != 0)
+			return -1;
 	}
+	sqlite3_stmt *stmt = e->stmt;
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	for (int i = 0; i < nparams; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "$%d", i + 1);
-		int idx = sqlite3_bind_parameter_index(stmt, name);
+		int idx = param_index(e, i);
 		if (idx == 0)
 			continue;
 		int rc = SQLITE_OK;
@@ -214,7 +272,21 @@ static int prepare(conn *c, const char *sql, const pt_val *params, int nparams, 
 		if (rc != SQLITE_OK)
 			return fail(c, rc, err);
 	}
-	*out = stmt;
+	*out = e;
+	return 0;
+}
+
+/* The id an INSERT ... RETURNING id would have returned, as its one-row result. */
+static int rowid_result(conn *c, pt_arena *arena, pt_rows *out, pt_err *err)
+{
+	*out = (pt_rows){.ncols = 1};
+	if (sqlite3_changes64(c->db) == 0)
+		return 0;
+	out->cells = pt_arena_alloc(arena, sizeof(char *));
+	if (!out->cells || !(out->cells[0] = pt_arena_printf(
+	                         arena, "%lld", (long long)sqlite3_last_insert_rowid(c->db))))
+		return pt_err_oom(err);
+	out->nrows = 1;
 	return 0;
 }
 
@@ -222,9 +294,10 @@ static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
                     pt_rows *out, pt_err *err)
 {
 	conn *c = p;
-	sqlite3_stmt *stmt;
-	if (prepare(c, sql, params, nparams, &stmt, err) != 0)
+	struct cached *e;
+	if (prepare(c, sql, params, nparams, &e, err) != 0)
 		return -1;
+	sqlite3_stmt *stmt = e->stmt;
 	int ncols = sqlite3_column_count(stmt), cap = 0, nrows = 0, rc;
 	char **cells = NULL;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -262,6 +335,8 @@ static int sq_query(void *p, pt_arena *arena, const char *sql, const pt_val *par
 		return -1;
 	}
 	sqlite3_reset(stmt);
+	if (e->returns_rowid)
+		return rowid_result(c, arena, out, err);
 	out->nrows = nrows;
 	out->ncols = ncols;
 	out->cells = cells;
@@ -272,9 +347,10 @@ static int sq_exec(void *p, const char *sql, const pt_val *params, int nparams, 
                    pt_err *err)
 {
 	conn *c = p;
-	sqlite3_stmt *stmt;
-	if (prepare(c, sql, params, nparams, &stmt, err) != 0)
+	struct cached *e;
+	if (prepare(c, sql, params, nparams, &e, err) != 0)
 		return -1;
+	sqlite3_stmt *stmt = e->stmt;
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		;
