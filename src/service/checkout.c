@@ -434,14 +434,17 @@ static int commit_order(pt_db *db, basket *b, int64_t now, json_t *priced, pt_er
 	json_object_set_new(priced, "created_at", time_json(now));
 	if (!b->has_member)
 		goto done;
-	pt_posted posted = {.spendable = b->spendable};
+	/* The member's row is locked and read in this transaction: the postings need not read
+	 * the balance again. */
+	pt_posted posted = {.balance = b->member.points, .spendable = b->spendable};
 	if (p->points_redeemed > 0) {
 		pt_posting redeem = {.kind = "redeem",
 		                     .account = "redeemed",
 		                     .member_id = b->member.id,
 		                     .store_id = b->store.id,
 		                     .order_id = o.id,
-		                     .points = -p->points_redeemed};
+		                     .points = -p->points_redeemed,
+		                     .known = &posted};
 		if (pt_svc_points_post(ctx, &b->rules, &redeem, &posted, err) != 0)
 			return -1;
 	}
@@ -451,11 +454,12 @@ static int commit_order(pt_db *db, basket *b, int64_t now, json_t *priced, pt_er
 		                   .member_id = b->member.id,
 		                   .store_id = b->store.id,
 		                   .order_id = o.id,
-		                   .points = p->points_earned};
+		                   .points = p->points_earned,
+		                   .known = &posted};
 		if (pt_svc_points_post(ctx, &b->rules, &earn, &posted, err) != 0)
 			return -1;
 	}
-	if (pt_svc_tier_post_spend(db, a, b->member.id, p->total, err) != 0)
+	if (pt_svc_tier_after_sale(db, a, &b->rules, &b->member, p->total, err) != 0)
 		return -1;
 	int64_t orders = 0;
 	if (b->member.referrer_id && b->rules.referral_on_first_purchase &&

@@ -77,13 +77,18 @@ static int post_tx(pt_db *db, void *arg, pt_err *err)
 	pt_arena *a = x->ctx->arena;
 	int64_t balance, spendable, now = pt_clock_now_ms();
 	bool found = false;
-	if (pt_repo_member_lock(db, a, p->member_id, &balance, &found, err) != 0)
-		return -1;
-	if (!found)
-		return not_found(p->member_id, err);
-	if (pt_svc_points_of(db, a, x->rules, p->member_id, balance, &spendable, NULL, NULL, err) !=
-	    0)
-		return -1;
+	if (p->known) {
+		balance = p->known->balance;
+		spendable = p->known->spendable;
+	} else {
+		if (pt_repo_member_lock(db, a, p->member_id, &balance, &found, err) != 0)
+			return -1;
+		if (!found)
+			return not_found(p->member_id, err);
+		if (pt_svc_points_of(db, a, x->rules, p->member_id, balance, &spendable, NULL, NULL,
+		                     err) != 0)
+			return -1;
+	}
 	if (p->points < 0 && !p->allow_negative && -p->points > spendable)
 		return pt_err_set(err, PT_INSUFFICIENT_POINTS, "points",
 		                  "member %lld has %lld points; %lld requested",

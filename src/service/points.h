@@ -23,6 +23,10 @@ void pt_svc_today(const pt_points_rules *rules, char out[11]);
 /* ---- The ledger ---- */
 
 typedef struct {
+	int64_t entry_id, balance, spendable;
+} pt_posted;
+
+typedef struct {
 	const char *kind;    /* the ledger kind: earn, adjust, bonus_signup, expire, ... */
 	const char *account; /* the system account on the other side: issued, redeemed,
 	                        expired, adjustments */
@@ -34,11 +38,11 @@ typedef struct {
 	 * of forming a new one; the shares' points add up to points. */
 	const int64_t *return_lots, *return_points;
 	int nreturn;
+	/* The member's balance and spendable points, when the caller holds the member's row
+	 * (locked and read in this transaction, or as its last posting left them): not read
+	 * again. */
+	const pt_posted *known;
 } pt_posting;
-
-typedef struct {
-	int64_t entry_id, balance, spendable;
-} pt_posted;
 
 /* Posts one transfer: a wallet entry and its opposite system entry; a credit forms a lot
  * under the expiry rule in force, a debit takes from unexpired lots soonest-expiring first.

@@ -179,35 +179,48 @@ static int rank_of(const pt_tier *tiers, int n, int64_t id)
 	return -1;
 }
 
-/* Moves the member to their qualified tier: up only, or both ways at the review. */
-static int retier(pt_db *db, pt_arena *a, int64_t member_id, const char *reason, bool may_lower,
-                  bool *changed, pt_err *err)
+/* Moves the member, now in tier_id with total_spend in all, to their qualified tier: up only,
+ * or both ways at the review. */
+static int move_to_qualified(pt_db *db, pt_arena *a, const pt_points_rules *rules,
+                             int64_t member_id, int64_t tier_id, int64_t total_spend,
+                             const char *reason, bool may_lower, bool *changed, pt_err *err)
 {
 	pt_tier *tiers;
 	int n;
-	pt_member m;
-	bool found = false;
-	pt_points_rules rules;
 	char today[11];
 	*changed = false;
-	if (pt_repo_tier_all(db, a, &tiers, &n, err) != 0 ||
-	    pt_repo_member_get(db, a, member_id, &m, &found, err) != 0 ||
-	    pt_svc_points_rules(db, a, &rules, err) != 0)
+	if (pt_repo_tier_all(db, a, &tiers, &n, err) != 0)
 		return -1;
-	if (!found || n == 0)
+	if (n == 0)
 		return 0;
-	pt_svc_today(&rules, today);
+	pt_svc_today(rules, today);
 	int64_t target;
-	if (qualified_tier(db, a, tiers, n, member_id, m.total_spend, today, &target, err) != 0)
+	if (qualified_tier(db, a, tiers, n, member_id, total_spend, today, &target, err) != 0)
 		return -1;
-	if (target == m.tier_id)
+	if (target == tier_id)
 		return 0;
-	if (!may_lower && rank_of(tiers, n, target) <= rank_of(tiers, n, m.tier_id))
+	if (!may_lower && rank_of(tiers, n, target) <= rank_of(tiers, n, tier_id))
 		return 0;
 	*changed = true;
 	return pt_repo_member_set_tier(db, member_id, target, err) ||
-	       pt_repo_tier_history_insert(db, member_id, m.tier_id, target, reason,
+	       pt_repo_tier_history_insert(db, member_id, tier_id, target, reason,
 	                                   pt_clock_now_ms(), err);
+}
+
+static int retier(pt_db *db, pt_arena *a, int64_t member_id, const char *reason, bool may_lower,
+                  bool *changed, pt_err *err)
+{
+	pt_member m;
+	bool found = false;
+	pt_points_rules rules;
+	*changed = false;
+	if (pt_repo_member_get(db, a, member_id, &m, &found, err) != 0 ||
+	    pt_svc_points_rules(db, a, &rules, err) != 0)
+		return -1;
+	if (!found)
+		return 0;
+	return move_to_qualified(db, a, &rules, member_id, m.tier_id, m.total_spend, reason,
+	                         may_lower, changed, err);
 }
 
 int pt_svc_tier_assign_initial(pt_db *db, pt_arena *a, int64_t member_id, pt_err *err)
@@ -216,16 +229,15 @@ int pt_svc_tier_assign_initial(pt_db *db, pt_arena *a, int64_t member_id, pt_err
 	return retier(db, a, member_id, "register", false, &changed, err);
 }
 
-int pt_svc_tier_post_spend(pt_db *db, pt_arena *a, int64_t member_id, int64_t amount, pt_err *err)
+int pt_svc_tier_after_sale(pt_db *db, pt_arena *a, const pt_points_rules *rules, const pt_member *m,
+                           int64_t amount, pt_err *err)
 {
-	pt_points_rules rules;
 	char today[11];
 	bool changed;
-	if (pt_svc_points_rules(db, a, &rules, err) != 0)
-		return -1;
-	pt_svc_today(&rules, today);
-	return pt_repo_spend_add(db, member_id, today, amount, err) ||
-	       retier(db, a, member_id, "upgrade", false, &changed, err);
+	pt_svc_today(rules, today);
+	return pt_repo_spend_add(db, m->id, today, amount, err) ||
+	       move_to_qualified(db, a, rules, m->id, m->tier_id, m->total_spend + amount,
+	                         "upgrade", false, &changed, err);
 }
 
 typedef struct {

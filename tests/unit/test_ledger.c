@@ -192,13 +192,15 @@ static void spend_moves_members_up_at_once_and_down_at_review(void **state)
 	assert_int_equal(pt_svc_member_get(&f->ctx, m, &got, &err), 0);
 	assert_int_equal(got.tier_id, base_id);
 
-	assert_int_equal(pt_svc_tier_post_spend(f->db, f->arena, m, 99999, &err), 0);
+	pt_points_rules rules;
+	assert_int_equal(pt_svc_points_rules(f->db, f->arena, &rules, &err), 0);
+	assert_int_equal(pt_svc_tier_after_sale(f->db, f->arena, &rules, &got, 99999, &err), 0);
 	assert_int_equal(pt_svc_member_get(&f->ctx, m, &got, &err), 0);
 	assert_int_equal(got.tier_id, base_id);
-	assert_int_equal(pt_svc_tier_post_spend(f->db, f->arena, m, 1, &err), 0);
+	assert_int_equal(pt_svc_tier_after_sale(f->db, f->arena, &rules, &got, 1, &err), 0);
 	assert_int_equal(pt_svc_member_get(&f->ctx, m, &got, &err), 0);
 	assert_int_equal(got.tier_id, silver_id);
-	assert_int_equal(pt_svc_tier_post_spend(f->db, f->arena, m, 400000, &err), 0);
+	assert_int_equal(pt_svc_tier_after_sale(f->db, f->arena, &rules, &got, 400000, &err), 0);
 	assert_int_equal(pt_svc_member_get(&f->ctx, m, &got, &err), 0);
 	assert_int_equal(got.tier_id, gold_id);
 	assert_int_equal(got.total_spend, 500000);
