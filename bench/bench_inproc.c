@@ -52,7 +52,7 @@ static int one_checkout(run *r, pt_err *err)
 	                          .redeem_points = redeem ? 100 : 0};
 	json_t *out = NULL;
 	pt_err refusal = {0};
-	int rc = pt_svc_checkout(r->ctx, &in, true, &out, NULL, &refusal); /* out: the arena's */
+	int rc = pt_svc_checkout(r->ctx, &in, true, NULL, &out, NULL, &refusal); /* out: the arena's */
 	if (rc == 0)
 		return 0;
 	if (pt_code_status(refusal.code) >= 500) {

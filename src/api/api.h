@@ -115,7 +115,7 @@ int pt_api_promotions_get(pt_req *req, pt_err *err);
 int pt_api_promotions_list(pt_req *req, pt_err *err);
 int pt_api_promotions_patch(pt_req *req, pt_err *err);
 int pt_api_checkout_quote(pt_req *req, pt_err *err);
-int pt_api_checkout_commit(pt_req *req, pt_err *err);
+int pt_api_checkout_commit(pt_req *req, pt_err *err); /* PT_ROUTE_PREPARES: prices first */
 int pt_api_orders_refund(pt_req *req, pt_err *err);
 int pt_api_orders_get(pt_req *req, pt_err *err);
 int pt_api_orders_list(pt_req *req, pt_err *err);

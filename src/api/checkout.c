@@ -84,7 +84,7 @@ static int checkout(pt_req *req, bool commit, pt_err *err)
 	json_t *priced;
 	const char *text = NULL;
 	if (read_checkout(req, &in, err) ||
-	    pt_svc_checkout(&req->ctx, &in, commit, &priced, &text, err))
+	    pt_svc_checkout(&req->ctx, &in, commit, req->prepared, &priced, &text, err))
 		return -1;
 	if (commit)
 		req->location = pt_arena_printf(
@@ -100,9 +100,21 @@ int pt_api_checkout_quote(pt_req *req, pt_err *err)
 	return checkout(req, false, err);
 }
 
+/* Prices the sale before its write transaction (PT_ROUTE_PREPARES), which then commits that
+ * price if nothing it rests on changed meanwhile. */
+static int prepare_checkout(pt_req *req, pt_err *err)
+{
+	pt_checkout_request in;
+	pt_checkout_prepared *prepared;
+	if (read_checkout(req, &in, err) || pt_svc_checkout_prepare(&req->ctx, &in, &prepared, err))
+		return -1;
+	req->prepared = prepared;
+	return 0;
+}
+
 int pt_api_checkout_commit(pt_req *req, pt_err *err)
 {
-	return checkout(req, true, err);
+	return req->preparing ? prepare_checkout(req, err) : checkout(req, true, err);
 }
 
 int pt_api_orders_refund(pt_req *req, pt_err *err)

@@ -74,7 +74,8 @@ const pt_route pt_api_routes[] = {
     {PT_PATCH, "/api/v1/promotions/{id}", pt_api_promotions_patch, PT_PERM_PROMOTIONS_WRITE, 0},
 
     {PT_POST, "/api/v1/checkout/quote", pt_api_checkout_quote, PT_PERM_CHECKOUT, PT_ROUTE_READS},
-    {PT_POST, "/api/v1/checkout", pt_api_checkout_commit, PT_PERM_CHECKOUT, PT_ROUTE_IDEMPOTENT},
+    {PT_POST, "/api/v1/checkout", pt_api_checkout_commit, PT_PERM_CHECKOUT,
+     PT_ROUTE_IDEMPOTENT | PT_ROUTE_PREPARES},
     {PT_GET, "/api/v1/orders", pt_api_orders_list, PT_PERM_ORDERS_READ, 0},
     {PT_GET, "/api/v1/orders/{id}", pt_api_orders_get, PT_PERM_ORDERS_READ, 0},
     {PT_POST, "/api/v1/orders/{id}/refund", pt_api_orders_refund, PT_PERM_REFUNDS,

@@ -24,6 +24,11 @@ enum {
 	PT_ROUTE_IDEMPOTENT = 4, /* needs an Idempotency-Key; runs once per key (API.md) */
 	PT_ROUTE_TEST_CLOCK = 8, /* exists only under serve --test-clock */
 	PT_ROUTE_READS = 16,     /* changes nothing though not a GET: served with the reads */
+	/* The handler is called once first with req->preparing set, outside the write
+	 * transaction, on the request's own connection: what it reads and leaves in
+	 * req->prepared, the real call may use. That first call's failure is not the
+	 * request's: the real call runs all the same. */
+	PT_ROUTE_PREPARES = 32,
 };
 
 typedef struct {
@@ -61,6 +66,8 @@ struct pt_req {
 	bool tls;   /* the request came over TLS: cookies are Secure and __Host- prefixed */
 	void *conn; /* the server's connection, for headers and query arguments */
 	const char *csrf_token; /* of the session, when the caller signed in with a cookie */
+	bool preparing;         /* PT_ROUTE_PREPARES: the first call */
+	void *prepared;         /* what it left for the real call */
 	/* The reply, set by pt_reply_*. */
 	int status;
 	json_t *reply;

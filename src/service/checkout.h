@@ -25,9 +25,20 @@ typedef struct {
 /* Prices the basket as API.md says and answers the priced JSON; commit also writes the order,
  * its ledger entries, stock, coupon use and tier, all in one transaction, and adds order_id,
  * created_at and the member's points after. A commit's text (may be NULL) receives that JSON
- * as stored with the order, in the context's arena. */
-int pt_svc_checkout(pt_ctx *ctx, const pt_checkout_request *in, bool commit, json_t **out,
-                    const char **text, pt_err *err);
+ * as stored with the order, in the context's arena.
+ *
+ * prepared (may be NULL): the same basket priced beforehand by pt_svc_checkout_prepare; the
+ * commit uses its price when nothing it rests on has changed since, and prices again when
+ * anything has. */
+typedef struct pt_checkout_prepared pt_checkout_prepared;
+int pt_svc_checkout(pt_ctx *ctx, const pt_checkout_request *in, bool commit,
+                    pt_checkout_prepared *prepared, json_t **out, const char **text, pt_err *err);
+
+/* Prices a sale in a read transaction of the caller's own connection, before the sale's write
+ * transaction: with SQLite's one writer, what only reads need not wait for its turn. *out is
+ * NULL when there is nothing to prepare (PostgreSQL). The sale is priced at this moment. */
+int pt_svc_checkout_prepare(pt_ctx *ctx, const pt_checkout_request *in, pt_checkout_prepared **out,
+                            pt_err *err);
 
 typedef struct {
 	const char *sku; /* or NULL with line >= 0 */

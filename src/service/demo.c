@@ -221,13 +221,13 @@ int pt_svc_demo_business(pt_db *db, pt_err *err)
 			}
 			json_t *priced;
 			pt_err why = {0};
-			int r = pt_svc_checkout(&ctx, &rq, true, &priced, NULL, &why);
+			int r = pt_svc_checkout(&ctx, &rq, true, NULL, &priced, NULL, &why);
 			if (r != 0 && why.code != PT_INTERNAL && why.code != PT_UNAVAILABLE) {
 				/* Not enough points, a coupon below its minimum: the cashier drops
 				 * them and rings it up again. */
 				rq.redeem = false;
 				rq.coupon_code = NULL;
-				r = pt_svc_checkout(&ctx, &rq, true, &priced, NULL, &why);
+				r = pt_svc_checkout(&ctx, &rq, true, NULL, &priced, NULL, &why);
 			}
 			if (r != 0) {
 				*err = why;

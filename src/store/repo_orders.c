@@ -1,5 +1,8 @@
 #include "store/repo_orders.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static pt_val opt_id(int64_t id)
 {
 	return id ? PT_INT(id) : PT_NULLV;
@@ -246,4 +249,59 @@ int pt_repo_order_lot_shares(pt_db *db, pt_arena *a, int64_t order_id, const cha
 		                           .expires_on = pt_rows_get(&r, i, 2)};
 	*n = r.nrows;
 	return 0;
+}
+
+int pt_repo_pricing_generation(pt_db *db, pt_arena *a, int64_t *generation, pt_err *err)
+{
+	pt_rows r;
+	if (pt_db_query(db, a, "SELECT generation FROM pricing_basis WHERE id = 1", NULL, 0, &r,
+	                err) != 0)
+		return -1;
+	*generation = pt_rows_int(&r, 0, 0);
+	return 0;
+}
+
+/* The first row's cells, each with its length, so that no two different rows read alike. */
+static int row_text(pt_arena *a, const pt_rows *r, const char **out, pt_err *err)
+{
+	size_t n = 1;
+	for (int c = 0; r->nrows && c < r->ncols; c++)
+		n += 24 + (pt_rows_get(r, 0, c) ? strlen(pt_rows_get(r, 0, c)) : 0);
+	char *text = pt_arena_alloc(a, n), *w = text;
+	if (!text)
+		return pt_err_oom(err);
+	*w = '\0';
+	for (int c = 0; r->nrows && c < r->ncols; c++) {
+		const char *v = pt_rows_get(r, 0, c);
+		w += v ? snprintf(w, n - (size_t)(w - text), "%zu:%s|", strlen(v), v)
+		       : snprintf(w, n - (size_t)(w - text), "-|");
+	}
+	*out = text;
+	return 0;
+}
+
+int pt_repo_member_fingerprint(pt_db *db, pt_arena *a, int64_t member_id, const char **out,
+                               pt_err *err)
+{
+	pt_val v = PT_INT(member_id);
+	pt_rows r;
+	if (pt_db_query(db, a,
+	                "SELECT points, tier_id, total_spend, referrer_id, birthday, erased_at "
+	                "FROM members WHERE id = $1",
+	                &v, 1, &r, err) != 0)
+		return -1;
+	return row_text(a, &r, out, err);
+}
+
+int pt_repo_coupon_fingerprint(pt_db *db, pt_arena *a, int64_t coupon_id, const char **out,
+                               pt_err *err)
+{
+	pt_val v = PT_INT(coupon_id);
+	pt_rows r;
+	if (pt_db_query(db, a,
+	                "SELECT status, member_id, template_id, valid_from, valid_until, code "
+	                "FROM coupons WHERE id = $1",
+	                &v, 1, &r, err) != 0)
+		return -1;
+	return row_text(a, &r, out, err);
 }

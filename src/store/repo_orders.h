@@ -56,6 +56,15 @@ typedef struct {
 	const char *expires_on;
 } pt_lot_share;
 
+/* What a checkout priced outside the write transaction checks it against before committing
+ * (src/service/checkout.c): the pricing basis's generation (migration 005), and the member's
+ * and the coupon's rows as they stood, as one text each ("" when there is no such row). */
+int pt_repo_pricing_generation(pt_db *db, pt_arena *a, int64_t *generation, pt_err *err);
+int pt_repo_member_fingerprint(pt_db *db, pt_arena *a, int64_t member_id, const char **out,
+                               pt_err *err);
+int pt_repo_coupon_fingerprint(pt_db *db, pt_arena *a, int64_t coupon_id, const char **out,
+                               pt_err *err);
+
 int pt_repo_order_lot_shares(pt_db *db, pt_arena *a, int64_t order_id, const char *kind,
                              pt_lot_share **out, int *n, pt_err *err);
 
