@@ -170,6 +170,66 @@ static void test_insert_returning(void **state)
 	                 0);
 }
 
+/* ON CONFLICT DO NOTHING RETURNING id answers no row when the row was there already (SQLite
+ * serves RETURNING id from last_insert_rowid, which a skipped row must not leave stale). */
+static void test_insert_returning_on_conflict(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = insert(f, "a", "Ann", 1);
+	insert(f, "b", "Bob", 2); /* the last rowid is b's now */
+	pt_err err = {0};
+	pt_rows r;
+	const char *sql = SQL(f, "INSERT INTO %s (code, name, qty) VALUES ($1, $2, $3) "
+	                         "ON CONFLICT (code) DO NOTHING RETURNING id");
+	pt_val again[] = {PT_TEXT("a"), PT_TEXT("Ann"), PT_INT(1)};
+	assert_int_equal(pt_db_query(f->db, f->arena, sql, again, 3, &r, &err), 0);
+	assert_int_equal(r.nrows, 0);
+	pt_val fresh[] = {PT_TEXT("c"), PT_TEXT("Cy"), PT_INT(3)};
+	assert_int_equal(pt_db_query(f->db, f->arena, sql, fresh, 3, &r, &err), 0);
+	assert_int_equal(r.nrows, 1);
+	assert_true(pt_rows_int(&r, 0, 0) > a);
+	assert_int_equal(count(f, "c"), 1);
+}
+
+/* Parameters bind by number, whatever order the text names them in. */
+static void test_params_out_of_order(void **state)
+{
+	struct fixture *f = *state;
+	insert(f, "a", "Ann", 1);
+	pt_err err = {0};
+	int64_t changes = 0;
+	pt_val p[] = {PT_TEXT("a"), PT_INT(42), PT_TEXT("Anne")};
+	for (int i = 0; i < 2; i++) /* and again from the statement cache */
+		assert_int_equal(
+		    pt_db_exec(f->db, SQL(f, "UPDATE %s SET qty = $2, name = $3 WHERE code = $1"),
+		               p, 3, &changes, &err),
+		    0);
+	assert_int_equal(changes, 1);
+	pt_rows r;
+	assert_int_equal(
+	    pt_db_query(f->db, f->arena, SQL(f, "SELECT qty, name FROM %s"), NULL, 0, &r, &err), 0);
+	assert_int_equal(pt_rows_int(&r, 0, 0), 42);
+	assert_string_equal(pt_rows_get(&r, 0, 1), "Anne");
+}
+
+/* A migration says what only one dialect says between {{sqlite}} and {{postgres}} markers. */
+static void test_script_dialect_blocks(void **state)
+{
+	struct fixture *f = *state;
+	pt_err err = {0};
+	bool sqlite = pt_db_kind_of(f->db) == PT_DB_SQLITE;
+	const char *script = pt_arena_printf(
+	    f->arena,
+	    "INSERT INTO %s (code, name, qty) VALUES ('both', NULL, 1);\n"
+	    "{{sqlite}}INSERT INTO %s (code, name, qty) VALUES ('lite', NULL, 2);{{/sqlite}}\n"
+	    "{{postgres}}INSERT INTO %s (code, name, qty) VALUES ('pg', NULL, 3);{{/postgres}}\n",
+	    f->table, f->table, f->table);
+	assert_int_equal(pt_db_exec_script(f->db, script, &err), 0);
+	assert_int_equal(count(f, "both"), 1);
+	assert_int_equal(count(f, "lite"), sqlite ? 1 : 0);
+	assert_int_equal(count(f, "pg"), sqlite ? 0 : 1);
+}
+
 static void test_nulls_and_int64(void **state)
 {
 	struct fixture *f = *state;
@@ -681,10 +741,12 @@ static void test_pg_open_failure(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define COMMON_TESTS                                                                               \
-	T(test_insert_returning), T(test_nulls_and_int64), T(test_unicode), T(test_empty_result),  \
-	    T(test_unique_conflict), T(test_syntax_error), T(test_tx_commit), T(test_tx_rollback), \
-	    T(test_tx_conflict), T(test_tx_retry), T(test_tx_retry_bounded), T(test_tx_read),      \
-	    T(test_rollback_harmless), T(test_many_statements), T(test_many_params)
+	T(test_insert_returning), T(test_insert_returning_on_conflict),                            \
+	    T(test_params_out_of_order), T(test_script_dialect_blocks), T(test_nulls_and_int64),   \
+	    T(test_unicode), T(test_empty_result), T(test_unique_conflict), T(test_syntax_error),  \
+	    T(test_tx_commit), T(test_tx_rollback), T(test_tx_conflict), T(test_tx_retry),         \
+	    T(test_tx_retry_bounded), T(test_tx_read), T(test_rollback_harmless),                  \
+	    T(test_many_statements), T(test_many_params)
 
 int main(void)
 {
