@@ -38,7 +38,8 @@ typedef struct {
 	pt_price_coupon price_coupon;
 	bool has_coupon;
 	int64_t spendable;
-	int64_t now; /* the time of the sale */
+	const char *member_fp; /* the member's row as read (pt_repo_member_fingerprint) */
+	int64_t now;           /* the time of the sale */
 	/* results */
 	pt_price_line *out_lines;
 	pt_adjustment *adj;
@@ -53,9 +54,9 @@ typedef struct {
 struct pt_checkout_prepared {
 	basket b;
 	pt_checkout_request in; /* b's: the caller's copy may not outlive the call */
-	int64_t generation; /* of the pricing basis: stores, settings, tiers, products, ... */
-	char today[11];     /* expired points do not count from the day after they expire */
-	const char *member_fp, *coupon_fp;
+	int64_t generation;     /* of the pricing basis: stores, settings, tiers, products, ... */
+	char today[11];         /* expired points do not count from the day after they expire */
+	const char *coupon_fp;
 };
 
 static json_t *time_json(int64_t ms)
@@ -118,7 +119,8 @@ static int load_member(pt_db *db, basket *b, bool lock, pt_err *err)
 		return 0;
 	if (lock && pt_repo_member_lock(db, a, b->in->member_id, &balance, &found, err) != 0)
 		return -1;
-	if (pt_repo_member_get(db, a, b->in->member_id, &b->member, &found, err) != 0)
+	if (pt_repo_member_for_sale(db, a, b->in->member_id, &b->member, &b->member_fp, &found,
+	                            err) != 0)
 		return -1;
 	if (!found)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "member_id", "no member %lld",
@@ -554,22 +556,24 @@ static int price_basket(pt_db *db, basket *b, bool lock, bool head, pt_err *err)
 }
 
 /* What a price rests on besides what it read itself, as it stands now. */
-static int read_basis(pt_db *db, const basket *b, int64_t *generation, const char **member_fp,
-                      const char **coupon_fp, pt_err *err)
+static int read_basis(pt_db *db, const basket *b, bool member, int64_t *generation,
+                      const char **member_fp, const char **coupon_fp, pt_err *err)
 {
 	pt_arena *a = b->ctx->arena;
 	*member_fp = *coupon_fp = "";
 	return pt_repo_pricing_generation(db, a, generation, err) ||
-	       (b->has_member && pt_repo_member_fingerprint(db, a, b->member.id, member_fp, err)) ||
+	       (member && b->has_member &&
+	        pt_repo_member_fingerprint(db, a, b->member.id, member_fp, err)) ||
 	       (b->has_coupon && pt_repo_coupon_fingerprint(db, a, b->coupon.id, coupon_fp, err));
 }
 
 static int prepare_tx(pt_db *db, void *arg, pt_err *err)
 {
 	pt_checkout_prepared *p = arg;
+	const char *unused;
 	pt_svc_today(&p->b.rules, p->today);
 	return price_basket(db, &p->b, false, true, err) ||
-	       read_basis(db, &p->b, &p->generation, &p->member_fp, &p->coupon_fp, err);
+	       read_basis(db, &p->b, false, &p->generation, &unused, &p->coupon_fp, err);
 }
 
 int pt_svc_checkout_prepare(pt_ctx *ctx, const pt_checkout_request *in, pt_checkout_prepared **out,
@@ -603,9 +607,10 @@ static int still_holds(pt_db *db, const pt_checkout_prepared *p, bool *holds, pt
 	pt_svc_today(&p->b.rules, today);
 	if (strcmp(today, p->today) != 0)
 		return 0;
-	if (read_basis(db, &p->b, &generation, &member_fp, &coupon_fp, err) != 0)
+	if (read_basis(db, &p->b, true, &generation, &member_fp, &coupon_fp, err) != 0)
 		return -1;
-	if (generation != p->generation || strcmp(member_fp, p->member_fp) != 0 ||
+	if (generation != p->generation ||
+	    (p->b.has_member && strcmp(member_fp, p->b.member_fp) != 0) ||
 	    strcmp(coupon_fp, p->coupon_fp) != 0)
 		return 0;
 	if (p->b.has_member) {

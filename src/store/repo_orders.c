@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/keys.h"
+
 static pt_val opt_id(int64_t id)
 {
 	return id ? PT_INT(id) : PT_NULLV;
@@ -280,17 +282,45 @@ static int row_text(pt_arena *a, const pt_rows *r, const char **out, pt_err *err
 	return 0;
 }
 
+/* What a sale reads of its member, and what it checks has not changed: one list of columns. */
+#define SALE_MEMBER_COLS "points, tier_id, total_spend, referrer_id, birthday, erased_at"
+
 int pt_repo_member_fingerprint(pt_db *db, pt_arena *a, int64_t member_id, const char **out,
                                pt_err *err)
 {
 	pt_val v = PT_INT(member_id);
 	pt_rows r;
-	if (pt_db_query(db, a,
-	                "SELECT points, tier_id, total_spend, referrer_id, birthday, erased_at "
-	                "FROM members WHERE id = $1",
-	                &v, 1, &r, err) != 0)
+	if (pt_db_query(db, a, "SELECT " SALE_MEMBER_COLS " FROM members WHERE id = $1", &v, 1, &r,
+	                err) != 0)
 		return -1;
 	return row_text(a, &r, out, err);
+}
+
+int pt_repo_member_for_sale(pt_db *db, pt_arena *a, int64_t member_id, pt_member *out,
+                            const char **fingerprint, bool *found, pt_err *err)
+{
+	pt_val v = PT_INT(member_id);
+	pt_rows r;
+	if (pt_db_query(db, a,
+	                "SELECT " SALE_MEMBER_COLS
+	                " FROM members WHERE id = $1 AND erased_at IS NULL",
+	                &v, 1, &r, err) != 0)
+		return -1;
+	*found = r.nrows > 0;
+	if (!*found)
+		return 0;
+	const char *birthday = pt_rows_get(&r, 0, 4);
+	*out = (pt_member){.id = member_id,
+	                   .points = pt_rows_int(&r, 0, 0),
+	                   .tier_id = pt_rows_int(&r, 0, 1),
+	                   .total_spend = pt_rows_int(&r, 0, 2),
+	                   .referrer_id = pt_rows_int(&r, 0, 3),
+	                   .birthday =
+	                       birthday ? pt_keys_open(a, "members.birthday", birthday) : NULL};
+	if (birthday && !out->birthday)
+		return pt_err_set(err, PT_INTERNAL, NULL, "member %lld's birthday cannot be opened",
+		                  "会员 %lld 的生日无法解密", (long long)member_id);
+	return row_text(a, &r, fingerprint, err);
 }
 
 int pt_repo_coupon_fingerprint(pt_db *db, pt_arena *a, int64_t coupon_id, const char **out,

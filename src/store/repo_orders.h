@@ -64,6 +64,10 @@ int pt_repo_member_fingerprint(pt_db *db, pt_arena *a, int64_t member_id, const 
                                pt_err *err);
 int pt_repo_coupon_fingerprint(pt_db *db, pt_arena *a, int64_t coupon_id, const char **out,
                                pt_err *err);
+/* The member as a sale needs them (id, tier, points, total spend, referrer, the birthday
+ * opened; nothing else is read), with the fingerprint of that row. */
+int pt_repo_member_for_sale(pt_db *db, pt_arena *a, int64_t member_id, pt_member *out,
+                            const char **fingerprint, bool *found, pt_err *err);
 
 int pt_repo_order_lot_shares(pt_db *db, pt_arena *a, int64_t order_id, const char *kind,
                              pt_lot_share **out, int *n, pt_err *err);
