@@ -8,6 +8,7 @@
 #include "core/coupon_code.h"
 #include "core/pricing.h"
 #include "service/audit.h"
+#include "service/basis.h"
 #include "service/catalog.h"
 #include "service/market.h"
 #include "service/points.h"
@@ -39,6 +40,8 @@ typedef struct {
 	bool has_coupon;
 	int64_t spendable;
 	const char *member_fp; /* the member's row as read (pt_repo_member_fingerprint) */
+	int64_t generation;    /* of the pricing basis read, when in a read transaction: the
+	                          products may come from memory (service/basis.h); else -1 */
 	int64_t now;           /* the time of the sale */
 	/* results */
 	pt_price_line *out_lines;
@@ -92,7 +95,10 @@ static int load_items(pt_db *db, basket *b, pt_err *err)
 			continue;
 		}
 		bool found = false;
-		if (pt_repo_product_find(db, a, "sku", it->sku, &b->products[i], &found, err) != 0)
+		if ((b->generation >= 0 ? pt_basis_product_by_sku(db, a, b->generation, it->sku,
+		                                                  &b->products[i], &found, err)
+		                        : pt_repo_product_find(db, a, "sku", it->sku,
+		                                               &b->products[i], &found, err)) != 0)
 			return -1;
 		if (!found)
 			return pt_err_set(err, PT_INVALID_ARGUMENT, item_field(a, i, "sku"),
@@ -556,24 +562,30 @@ static int price_basket(pt_db *db, basket *b, bool lock, bool head, pt_err *err)
 }
 
 /* What a price rests on besides what it read itself, as it stands now. */
-static int read_basis(pt_db *db, const basket *b, bool member, int64_t *generation,
-                      const char **member_fp, const char **coupon_fp, pt_err *err)
+static int read_basis(pt_db *db, const basket *b, int64_t *generation, const char **member_fp,
+                      const char **coupon_fp, pt_err *err)
 {
 	pt_arena *a = b->ctx->arena;
 	*member_fp = *coupon_fp = "";
 	return pt_repo_pricing_generation(db, a, generation, err) ||
-	       (member && b->has_member &&
-	        pt_repo_member_fingerprint(db, a, b->member.id, member_fp, err)) ||
+	       (b->has_member && pt_repo_member_fingerprint(db, a, b->member.id, member_fp, err)) ||
 	       (b->has_coupon && pt_repo_coupon_fingerprint(db, a, b->coupon.id, coupon_fp, err));
 }
 
+/* In one read transaction: the generation first, so the products may come from memory, then
+ * the price; the member's fingerprint comes with the member. */
 static int prepare_tx(pt_db *db, void *arg, pt_err *err)
 {
 	pt_checkout_prepared *p = arg;
-	const char *unused;
+	pt_arena *a = p->b.ctx->arena;
 	pt_svc_today(&p->b.rules, p->today);
+	p->coupon_fp = "";
+	if (pt_repo_pricing_generation(db, a, &p->generation, err) != 0)
+		return -1;
+	p->b.generation = p->generation;
 	return price_basket(db, &p->b, false, true, err) ||
-	       read_basis(db, &p->b, false, &p->generation, &unused, &p->coupon_fp, err);
+	       (p->b.has_coupon &&
+	        pt_repo_coupon_fingerprint(db, a, p->b.coupon.id, &p->coupon_fp, err));
 }
 
 int pt_svc_checkout_prepare(pt_ctx *ctx, const pt_checkout_request *in, pt_checkout_prepared **out,
@@ -587,8 +599,8 @@ int pt_svc_checkout_prepare(pt_ctx *ctx, const pt_checkout_request *in, pt_check
 	pt_checkout_prepared *p = pt_arena_alloc(ctx->arena, sizeof(*p));
 	if (!p)
 		return pt_err_oom(err);
-	*p = (pt_checkout_prepared){.b = {.ctx = ctx, .in = &p->in, .now = pt_clock_now_ms()},
-	                            .in = *in};
+	*p = (pt_checkout_prepared){
+	    .b = {.ctx = ctx, .in = &p->in, .now = pt_clock_now_ms(), .generation = -1}, .in = *in};
 	if (pt_db_tx(ctx->db, false, prepare_tx, p, err) != 0)
 		return -1;
 	*out = p;
@@ -607,7 +619,7 @@ static int still_holds(pt_db *db, const pt_checkout_prepared *p, bool *holds, pt
 	pt_svc_today(&p->b.rules, today);
 	if (strcmp(today, p->today) != 0)
 		return 0;
-	if (read_basis(db, &p->b, true, &generation, &member_fp, &coupon_fp, err) != 0)
+	if (read_basis(db, &p->b, &generation, &member_fp, &coupon_fp, err) != 0)
 		return -1;
 	if (generation != p->generation ||
 	    (p->b.has_member && strcmp(member_fp, p->b.member_fp) != 0) ||
@@ -636,7 +648,8 @@ typedef struct {
 static int checkout_tx(pt_db *db, void *arg, pt_err *err)
 {
 	checkout_args *x = arg;
-	basket fresh = {.ctx = x->ctx, .in = x->in, .now = pt_clock_now_ms()}, *b = &fresh;
+	basket fresh = {.ctx = x->ctx, .in = x->in, .now = pt_clock_now_ms(), .generation = -1};
+	basket *b = &fresh;
 	bool holds = false;
 	*x->out = NULL;
 	if (x->prepared && still_holds(db, x->prepared, &holds, err) != 0)

@@ -71,6 +71,11 @@ void pt_db_close(pt_db *db)
 	free(db);
 }
 
+const char *pt_db_target(const pt_db *db)
+{
+	return db->target;
+}
+
 pt_db_kind pt_db_kind_of(const pt_db *db)
 {
 	return db->driver->kind;

@@ -1,7 +1,8 @@
 /* A sale priced before its write transaction (pt_svc_checkout_prepare) commits that price only
  * while nothing it rests on has changed: a change to the product, the member's points, the
- * coupon, or any pricing setting in between makes the commit price the sale again. The clock
- * tells which price was used: a prepared sale is dated when it was priced. */
+ * coupon, or any pricing setting in between makes the commit price the sale again, and the
+ * products kept in memory are those of the new generation. The clock tells which price was
+ * used: a prepared sale is dated when it was priced. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,6 +149,10 @@ static void a_changed_product_is_priced_again(void **state)
 	fixture *f = *state;
 	json_t *o = sale(f, raise_price, NULL);
 	assert_true(dated(o, COMMITTED_AT));
+	assert_int_equal(field(o, "total"), 1500);
+	/* The next sale is priced from memory (service/basis.h): at the new price. */
+	o = sale(f, NULL, NULL);
+	assert_true(dated(o, PRICED_AT));
 	assert_int_equal(field(o, "total"), 1500);
 }
 
