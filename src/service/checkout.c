@@ -643,6 +643,7 @@ typedef struct {
 	pt_checkout_prepared *prepared;
 	json_t **out;
 	const char **text;
+	bool own_read; /* a quote in a read transaction of its own, on SQLite */
 } checkout_args;
 
 static int checkout_tx(pt_db *db, void *arg, pt_err *err)
@@ -653,6 +654,10 @@ static int checkout_tx(pt_db *db, void *arg, pt_err *err)
 	bool holds = false;
 	*x->out = NULL;
 	if (x->prepared && still_holds(db, x->prepared, &holds, err) != 0)
+		return -1;
+	/* A committed snapshot: the products may come from memory. */
+	if (x->own_read &&
+	    pt_repo_pricing_generation(db, x->ctx->arena, &fresh.generation, err) != 0)
 		return -1;
 	if (holds)
 		b = &x->prepared->b;
@@ -669,6 +674,13 @@ static int checkout_tx(pt_db *db, void *arg, pt_err *err)
 int pt_svc_checkout(pt_ctx *ctx, const pt_checkout_request *in, bool commit,
                     pt_checkout_prepared *prepared, json_t **out, const char **text, pt_err *err)
 {
-	checkout_args x = {ctx, in, commit, commit ? prepared : NULL, out, text};
+	checkout_args x = {.ctx = ctx,
+	                   .in = in,
+	                   .commit = commit,
+	                   .prepared = commit ? prepared : NULL,
+	                   .out = out,
+	                   .text = text,
+	                   .own_read = !commit && !pt_db_in_tx(ctx->db) &&
+	                               pt_db_kind_of(ctx->db) == PT_DB_SQLITE};
 	return pt_db_tx(ctx->db, commit, checkout_tx, &x, err);
 }

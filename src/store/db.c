@@ -76,6 +76,11 @@ const char *pt_db_target(const pt_db *db)
 	return db->target;
 }
 
+bool pt_db_in_tx(const pt_db *db)
+{
+	return db->tx_depth > 0;
+}
+
 pt_db_kind pt_db_kind_of(const pt_db *db)
 {
 	return db->driver->kind;

@@ -46,6 +46,8 @@ void pt_db_close(pt_db *db);
 pt_db_kind pt_db_kind_of(const pt_db *db);
 /* What the connection opened: a file path, or a PostgreSQL URL. */
 const char *pt_db_target(const pt_db *db);
+/* True inside a running pt_db_tx (a new one would join it). */
+bool pt_db_in_tx(const pt_db *db);
 
 /* write: the transaction will write (SQLite takes the write lock at BEGIN). */
 int pt_db_begin(pt_db *db, bool write, pt_err *err);

@@ -190,6 +190,27 @@ static void any_change_to_the_basis_prices_again(void **state)
 	assert_int_equal(field(o, "total"), 1000);
 }
 
+static int64_t quote_total(fixture *f)
+{
+	pt_err err = {0};
+	pt_checkout_item item = {.sku = "A1", .qty = 1};
+	pt_checkout_request in = {.store_id = f->store, .items = &item, .nitems = 1};
+	json_t *priced = NULL;
+	if (pt_svc_checkout(&f->ctx, &in, false, NULL, &priced, NULL, &err) != 0)
+		fail_msg("quote: %s", err.msg_en);
+	return field(priced, "total");
+}
+
+/* A quote takes the products from memory too, of its own snapshot's generation. */
+static void quotes_follow_a_price_change(void **state)
+{
+	fixture *f = *state;
+	assert_int_equal(quote_total(f), 1000);
+	assert_int_equal(quote_total(f), 1000);
+	raise_price(f);
+	assert_int_equal(quote_total(f), 1500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +218,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_changed_product_is_priced_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(changed_points_are_priced_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(any_change_to_the_basis_prices_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(quotes_follow_a_price_change, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("checkout_prepared", tests, NULL, NULL);
 }
