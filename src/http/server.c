@@ -637,6 +637,12 @@ static void *run_worker(void *arg)
 		if (!r)
 			return NULL;
 		execute(r);
+		/* The answer is made: what it was made of (JSON trees above all) is freed here, by
+		 * the thread that built most of it, rather than by the polling thread once the
+		 * answer is sent, where it cost a third of that thread's time under checkouts. */
+		json_decref(r->req.reply);
+		r->req.reply = NULL;
+		pt_arena_run_cleanups(r->req.ctx.arena);
 		MHD_resume_connection(r->conn);
 	}
 }

@@ -30,12 +30,18 @@ pt_arena *pt_arena_new(void)
 	return calloc(1, sizeof(pt_arena));
 }
 
+void pt_arena_run_cleanups(pt_arena *a)
+{
+	for (struct cleanup *c = a->cleanups; c; c = c->next)
+		c->fn(c->ptr);
+	a->cleanups = NULL;
+}
+
 void pt_arena_free(pt_arena *a)
 {
 	if (!a)
 		return;
-	for (struct cleanup *c = a->cleanups; c; c = c->next)
-		c->fn(c->ptr);
+	pt_arena_run_cleanups(a);
 	for (struct chunk *c = a->chunks, *next; c; c = next) {
 		next = c->next;
 		free(c);

@@ -20,4 +20,8 @@ char *pt_arena_printf(pt_arena *a, const char *fmt, ...) __attribute__((format(p
  * (and then runs fn(ptr) at once, so the caller never leaks). */
 int pt_arena_defer(pt_arena *a, void (*fn)(void *), void *ptr);
 
+/* Runs the deferred cleanups now, in the same order, and forgets them; the memory stays
+ * until pt_arena_free. */
+void pt_arena_run_cleanups(pt_arena *a);
+
 #endif
