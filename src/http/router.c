@@ -36,7 +36,10 @@ static bool match_one(const char *pattern, char *const *segs, int nsegs,
 		if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
 			if (np == PT_MAX_PATH_PARAMS || !*segs[i])
 				return false;
-			snprintf(names[np], PT_PARAM_NAME_MAX, "%.*s", (int)len - 2, p + 1);
+			size_t n =
+			    len - 2 < PT_PARAM_NAME_MAX - 1 ? len - 2 : PT_PARAM_NAME_MAX - 1;
+			memcpy(names[np], p + 1, n);
+			names[np][n] = '\0';
 			values[np] = segs[i];
 			np++;
 		} else if (strlen(segs[i]) != len || strncmp(segs[i], p, len) != 0) {
@@ -73,37 +76,36 @@ int pt_route_match(const pt_route *routes, int nroutes, pt_method method, char *
 	}
 	if (nsegs == 1 && !*segs[0])
 		nsegs = 0;
-	int found = -1, path_matched = 0;
+	/* The first route in the table whose pattern matches the path decides which pattern this
+	 * path is (literal segments come before parameters); then the route of that pattern with
+	 * the request's method answers, or none does and Allow lists the pattern's methods. */
+	char n[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX];
+	char *v[PT_MAX_PATH_PARAMS];
+	int np = 0, first = -1;
+	for (int r = 0; r < nroutes && first < 0; r++)
+		if (match_one(routes[r].pattern, segs, nsegs, n, v, &np))
+			first = r;
 	allow[0] = '\0';
-	for (int r = 0; r < nroutes; r++) {
-		int np;
-		char n[PT_MAX_PATH_PARAMS][PT_PARAM_NAME_MAX];
-		char *v[PT_MAX_PATH_PARAMS];
-		if (!match_one(routes[r].pattern, segs, nsegs, n, v, &np))
-			continue;
-		/* Literal segments beat parameters: the first route in the table that matches
-		 * the path decides which pattern this path is. */
-		if (path_matched &&
-		    strcmp(routes[r].pattern, routes[path_matched - 1].pattern) != 0)
-			continue;
-		if (!path_matched)
-			path_matched = r + 1;
-		size_t used = strlen(allow);
-		snprintf(allow + used, (size_t)allow_size - used, "%s%s", used ? ", " : "",
-		         pt_method_name(routes[r].method));
-		if (routes[r].method == method && found < 0) {
-			found = r;
+	if (first < 0)
+		return -1;
+	const char *pattern = routes[first].pattern;
+	for (int r = first; r < nroutes; r++)
+		if (routes[r].method == method && strcmp(routes[r].pattern, pattern) == 0) {
 			memcpy(names, n, sizeof(n));
 			memcpy(values, v, sizeof(v));
 			for (int k = np; k < PT_MAX_PATH_PARAMS; k++) {
 				names[k][0] = '\0';
 				values[k] = NULL;
 			}
+			return r;
 		}
-	}
-	if (found >= 0)
-		return found;
-	return path_matched ? -2 : -1;
+	for (int r = first; r < nroutes; r++)
+		if (strcmp(routes[r].pattern, pattern) == 0) {
+			size_t used = strlen(allow);
+			snprintf(allow + used, (size_t)allow_size - used, "%s%s", used ? ", " : "",
+			         pt_method_name(routes[r].method));
+		}
+	return -2;
 }
 
 /* Reads Accept-Language's ranges with their q values; English wins only when it ranks above
