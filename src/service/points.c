@@ -28,11 +28,22 @@ int pt_svc_points_of(pt_db *db, pt_arena *a, const pt_points_rules *rules, int64
 	char today[11];
 	int64_t expired = 0;
 	pt_svc_today(rules, today);
-	if (pt_repo_lots_expired_sum(db, a, member_id, today, &expired, err) != 0)
+	if (!expiring) {
+		if (pt_repo_lots_expired_sum(db, a, member_id, today, &expired, err) != 0)
+			return -1;
+		*spendable = balance - expired;
+		return 0;
+	}
+	/* One read for both: the dates before today have expired, the rest are to come. */
+	pt_lot_row *dates;
+	int n, first = 0;
+	if (pt_repo_lots_by_date(db, a, member_id, &dates, &n, err) != 0)
 		return -1;
+	while (first < n && strcmp(dates[first].expires_on, today) < 0)
+		expired += dates[first++].remaining;
 	*spendable = balance - expired;
-	if (expiring)
-		return pt_repo_lots_expiring(db, a, member_id, today, expiring, nexpiring, err);
+	*expiring = dates + first;
+	*nexpiring = n - first;
 	return 0;
 }
 

@@ -197,9 +197,10 @@ int pt_repo_lot_move(pt_db *db, int64_t member_id, int64_t lot_id, int64_t entry
 /* Points left in the member's lots that expired before today. */
 int pt_repo_lots_expired_sum(pt_db *db, pt_arena *a, int64_t member_id, const char *today,
                              int64_t *sum, pt_err *err);
-/* Points left per expiry date, from today on, soonest first. */
-int pt_repo_lots_expiring(pt_db *db, pt_arena *a, int64_t member_id, const char *today,
-                          pt_lot_row **out, int *n, pt_err *err);
+/* The points the member's lots still hold, per expiry date, soonest first (lots that never
+ * expire are not among them). */
+int pt_repo_lots_by_date(pt_db *db, pt_arena *a, int64_t member_id, pt_lot_row **out, int *n,
+                         pt_err *err);
 /* Members holding expired points, at most limit, ids above after_id. */
 int pt_repo_members_with_expired(pt_db *db, pt_arena *a, const char *today, int64_t after_id,
                                  int limit, int64_t **ids, int *n, pt_err *err);

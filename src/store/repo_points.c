@@ -174,17 +174,17 @@ int pt_repo_lots_expired_sum(pt_db *db, pt_arena *a, int64_t member_id, const ch
 	return 0;
 }
 
-int pt_repo_lots_expiring(pt_db *db, pt_arena *a, int64_t member_id, const char *today,
-                          pt_lot_row **out, int *n, pt_err *err)
+int pt_repo_lots_by_date(pt_db *db, pt_arena *a, int64_t member_id, pt_lot_row **out, int *n,
+                         pt_err *err)
 {
-	pt_val p[] = {PT_INT(member_id), PT_TEXT(today)};
+	pt_val p = PT_INT(member_id);
 	pt_rows r;
 	if (pt_db_query(
 	        db, a,
 	        "SELECT 0, 0, SUM(remaining), expires_on FROM point_lots WHERE member_id = $1 "
-	        "AND remaining > 0 AND expires_on IS NOT NULL AND expires_on >= $2 "
+	        "AND remaining > 0 AND expires_on IS NOT NULL "
 	        "GROUP BY expires_on ORDER BY expires_on",
-	        p, 2, &r, err) != 0)
+	        &p, 1, &r, err) != 0)
 		return -1;
 	return lots_from(a, &r, out, n, err);
 }
