@@ -578,14 +578,16 @@ static int prepare_tx(pt_db *db, void *arg, pt_err *err)
 {
 	pt_checkout_prepared *p = arg;
 	pt_arena *a = p->b.ctx->arena;
-	pt_svc_today(&p->b.rules, p->today);
 	p->coupon_fp = "";
 	if (pt_repo_pricing_generation(db, a, &p->generation, err) != 0)
 		return -1;
 	p->b.generation = p->generation;
-	return price_basket(db, &p->b, false, true, err) ||
-	       (p->b.has_coupon &&
-	        pt_repo_coupon_fingerprint(db, a, p->b.coupon.id, &p->coupon_fp, err));
+	if (price_basket(db, &p->b, false, true, err) != 0)
+		return -1;
+	/* The business's day, in its time zone: known once the basket has read the rules. */
+	pt_svc_today(&p->b.rules, p->today);
+	return p->b.has_coupon &&
+	       pt_repo_coupon_fingerprint(db, a, p->b.coupon.id, &p->coupon_fp, err);
 }
 
 int pt_svc_checkout_prepare(pt_ctx *ctx, const pt_checkout_request *in, pt_checkout_prepared **out,

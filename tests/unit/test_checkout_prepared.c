@@ -34,7 +34,7 @@ enum { PRICED_AT = 1000, COMMITTED_AT = 2000 }; /* ms after the day's start, sam
 
 static int64_t day_start;
 
-static int setup(void **state)
+static int setup_at(void **state, const char *day_start_text)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	pt_err err = {0};
@@ -49,7 +49,7 @@ static int setup(void **state)
 	f->arena = pt_arena_new();
 	f->ctx = (pt_ctx){.db = f->db, .arena = f->arena, .perms = PT_PERM_ALL};
 	f->other_ctx = (pt_ctx){.db = f->other, .arena = f->arena, .perms = PT_PERM_ALL};
-	assert_int_equal(pt_clock_parse_rfc3339("2026-06-01T04:00:00Z", &day_start), 0);
+	assert_int_equal(pt_clock_parse_rfc3339(day_start_text, &day_start), 0);
 	pt_clock_set_ms(day_start);
 	pt_store s;
 	pt_store_patch sp = {.set_code = true, .set_name = true, .code = "S1", .name = "一店"};
@@ -70,6 +70,12 @@ static int setup(void **state)
 	f->member = m.id;
 	*state = f;
 	return 0;
+}
+
+/* Noon in Shanghai, the business's default time zone: the same date in UTC. */
+static int setup(void **state)
+{
+	return setup_at(state, "2026-06-01T04:00:00Z");
 }
 
 static int teardown(void **state)
@@ -211,6 +217,26 @@ static void quotes_follow_a_price_change(void **state)
 	assert_int_equal(quote_total(f), 1500);
 }
 
+/* 04:00 in Shanghai is still the day before in UTC: the sale's day is the business's. */
+static int setup_shanghai_morning(void **state)
+{
+	return setup_at(state, "2026-06-01T20:00:00Z");
+}
+
+/* Priced at 23:59:59.5 in Shanghai, committed half a second into the next day. */
+static int setup_before_midnight(void **state)
+{
+	return setup_at(state, "2026-06-01T15:59:58.500Z");
+}
+
+static void a_new_day_prices_again(void **state)
+{
+	fixture *f = *state;
+	json_t *o = sale(f, NULL, NULL);
+	assert_true(dated(o, COMMITTED_AT));
+	assert_int_equal(field(o, "total"), 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +245,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(changed_points_are_priced_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(any_change_to_the_basis_prices_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(quotes_follow_a_price_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(unchanged_basis_keeps_the_price, setup_shanghai_morning,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(a_new_day_prices_again, setup_before_midnight,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests_name("checkout_prepared", tests, NULL, NULL);
 }
