@@ -14,6 +14,7 @@
  * - The checkpointer copies committed pages from the WAL into the database file beside them:
  *   SQLite's automatic checkpoint would run inside a commit, with every request waiting. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,7 @@ static void *checkpointer_main(void *arg)
 		             err.msg_en);
 		return NULL;
 	}
+	int db_fd = open(pt_db_file_of(g->writer->target), O_RDONLY | O_CLOEXEC);
 	pthread_mutex_lock(&g->lock);
 	for (;;) {
 		struct timespec until;
@@ -349,10 +351,18 @@ static void *checkpointer_main(void *arg)
 			continue;
 		int64_t upto = g->checkpointed = g->batches;
 		pthread_mutex_unlock(&g->lock);
-		/* A second pass copies what the writer added during the first, so what is left
-		 * for the writer to copy itself is smaller still. */
-		pt_db_checkpoint(db);
-		pt_db_checkpoint(db);
+		/* A checkpoint racing the writer never reaches the WAL's end, so SQLite leaves
+		 * what it copied unflushed, for the writer's finishing checkpoint to flush all at
+		 * once: a tenth of a second with every request waiting. So each pass is flushed
+		 * here, beside the writer (any descriptor of the file flushes all of it), and the
+		 * second pass copies what the writer added during the first: the writer is left a
+		 * few frames to copy and flush. */
+		for (int pass = 0; pass < 2; pass++) {
+			pt_db_checkpoint(db);
+			if (db_fd >= 0 && fdatasync(db_fd) != 0)
+				pt_log_warn("msg=\"flushing checkpointed pages failed\" error=\"%s\"",
+				            strerror(errno));
+		}
 		pthread_mutex_lock(&g->lock);
 		g->checkpoints++;
 		g->checkpointed_done = upto;
