@@ -179,8 +179,27 @@ static int rank_of(const pt_tier *tiers, int n, int64_t id)
 	return -1;
 }
 
-/* Moves the member, now in tier_id with total_spend in all, to their qualified tier: up only,
- * or both ways at the review. */
+/* Where the member, now in tier_id with total_spend in all, belongs: *moves tells whether to
+ * move them there (up only, or both ways at the review). */
+static int review_target(pt_db *db, pt_arena *a, const pt_tier *tiers, int n, const char *today,
+                         int64_t member_id, int64_t tier_id, int64_t total_spend, bool may_lower,
+                         int64_t *target, bool *moves, pt_err *err)
+{
+	*moves = false;
+	*target = tier_id;
+	if (n == 0)
+		return 0;
+	if (qualified_tier(db, a, tiers, n, member_id, total_spend, today, target, err) != 0)
+		return -1;
+	if (*target == tier_id)
+		return 0;
+	if (!may_lower && rank_of(tiers, n, *target) <= rank_of(tiers, n, tier_id))
+		return 0;
+	*moves = true;
+	return 0;
+}
+
+/* Moves the member to their qualified tier, when review_target says so. */
 static int move_to_qualified(pt_db *db, pt_arena *a, const pt_points_rules *rules,
                              int64_t member_id, int64_t tier_id, int64_t total_spend,
                              const char *reason, bool may_lower, bool *changed, pt_err *err)
@@ -188,20 +207,16 @@ static int move_to_qualified(pt_db *db, pt_arena *a, const pt_points_rules *rule
 	pt_tier *tiers;
 	int n;
 	char today[11];
+	int64_t target;
 	*changed = false;
 	if (pt_repo_tier_all(db, a, &tiers, &n, err) != 0)
 		return -1;
-	if (n == 0)
-		return 0;
 	pt_svc_today(rules, today);
-	int64_t target;
-	if (qualified_tier(db, a, tiers, n, member_id, total_spend, today, &target, err) != 0)
+	if (review_target(db, a, tiers, n, today, member_id, tier_id, total_spend, may_lower,
+	                  &target, changed, err) != 0)
 		return -1;
-	if (target == tier_id)
+	if (!*changed)
 		return 0;
-	if (!may_lower && rank_of(tiers, n, target) <= rank_of(tiers, n, tier_id))
-		return 0;
-	*changed = true;
 	return pt_repo_member_set_tier(db, member_id, target, err) ||
 	       pt_repo_tier_history_insert(db, member_id, tier_id, target, reason,
 	                                   pt_clock_now_ms(), err);
@@ -264,33 +279,74 @@ static int review_tx(pt_db *db, void *arg, pt_err *err)
 	return 0;
 }
 
+/* The next members, and those of them the review moves. */
+typedef struct {
+	pt_arena *arena;
+	int64_t after;
+	bool more;
+	int64_t *moving;
+	int nmoving;
+} review_page;
+
+enum { REVIEW_PAGE = 500 };
+
+/* In one read snapshot, beside the tills' writes: which of the next members the review
+ * moves. Most stay where they are, and telling that needs no write; the writer's turn goes
+ * only to those that move (review_tx decides again there, on the rows as they are then). */
+static int review_page_tx(pt_db *db, void *arg, pt_err *err)
+{
+	review_page *x = arg;
+	pt_points_rules rules;
+	pt_tier *tiers;
+	pt_member_tier_row *rows;
+	int ntiers, n;
+	char today[11];
+	x->nmoving = 0;
+	if (pt_svc_points_rules(db, x->arena, &rules, err) != 0 ||
+	    pt_repo_tier_all(db, x->arena, &tiers, &ntiers, err) != 0 ||
+	    pt_repo_member_tier_page(db, x->arena, x->after, REVIEW_PAGE, &rows, &n, err) != 0)
+		return -1;
+	pt_svc_today(&rules, today);
+	x->more = n == REVIEW_PAGE;
+	if (n > 0)
+		x->after = rows[n - 1].id;
+	x->moving = pt_arena_alloc(x->arena, sizeof(*x->moving) * (size_t)(n + 1));
+	if (!x->moving)
+		return pt_err_oom(err);
+	for (int i = 0; i < n; i++) {
+		int64_t target;
+		bool moves;
+		if (review_target(db, x->arena, tiers, ntiers, today, rows[i].id, rows[i].tier_id,
+		                  rows[i].total_spend, true, &target, &moves, err) != 0)
+			return -1;
+		if (moves)
+			x->moving[x->nmoving++] = rows[i].id;
+	}
+	return 0;
+}
+
 int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err)
 {
-	enum { BATCH = 500 };
-	int64_t after = 0;
+	review_page page = {0};
 	*changed = 0;
-	for (;;) {
-		pt_arena *a = pt_arena_new();
-		if (!a)
+	do {
+		page.arena = pt_arena_new();
+		if (!page.arena)
 			return pt_err_oom(err);
-		int64_t *ids;
-		int n = 0;
-		int rc = pt_repo_member_ids(db, a, after, BATCH, &ids, &n, err);
-		for (int i = 0; rc == 0 && i < n; i += REVIEW_PER_TX) {
-			review_args x = {.ids = ids + i,
-			                 .n = n - i < REVIEW_PER_TX ? n - i : REVIEW_PER_TX,
-			                 .arena = a};
+		int rc = pt_db_tx(db, false, review_page_tx, &page, err);
+		for (int i = 0; rc == 0 && i < page.nmoving; i += REVIEW_PER_TX) {
+			review_args x = {.ids = page.moving + i,
+			                 .n = page.nmoving - i < REVIEW_PER_TX ? page.nmoving - i
+			                                                       : REVIEW_PER_TX,
+			                 .arena = page.arena};
 			rc = pt_db_tx(db, true, review_tx, &x, err);
 			*changed += x.changed;
 		}
-		if (n > 0)
-			after = ids[n - 1];
-		pt_arena_free(a);
+		pt_arena_free(page.arena);
 		if (rc != 0)
 			return -1;
-		if (n < BATCH)
-			return 0;
-	}
+	} while (page.more);
+	return 0;
 }
 
 typedef struct {

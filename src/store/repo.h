@@ -255,9 +255,14 @@ int pt_repo_tier_history(pt_db *db, pt_arena *a, int64_t member_id, int64_t afte
 int pt_repo_spend_add(pt_db *db, int64_t member_id, const char *day, int64_t amount, pt_err *err);
 int pt_repo_spend_since(pt_db *db, pt_arena *a, int64_t member_id, const char *from_day,
                         int64_t *sum, pt_err *err);
-/* Member ids above after_id, at most limit, not erased: for the tier review. */
-int pt_repo_member_ids(pt_db *db, pt_arena *a, int64_t after_id, int limit, int64_t **ids, int *n,
-                       pt_err *err);
+/* A member as the tier review sees it; tier_id 0 for none. */
+typedef struct {
+	int64_t id, tier_id, total_spend;
+} pt_member_tier_row;
+
+/* Members above after_id, at most limit, not erased, in id order: for the tier review. */
+int pt_repo_member_tier_page(pt_db *db, pt_arena *a, int64_t after_id, int limit,
+                             pt_member_tier_row **out, int *n, pt_err *err);
 
 /* ---- Idempotency keys ---- */
 

@@ -160,17 +160,25 @@ int pt_repo_spend_since(pt_db *db, pt_arena *a, int64_t member_id, const char *f
 	return 0;
 }
 
-int pt_repo_member_ids(pt_db *db, pt_arena *a, int64_t after_id, int limit, int64_t **ids, int *n,
-                       pt_err *err)
+int pt_repo_member_tier_page(pt_db *db, pt_arena *a, int64_t after_id, int limit,
+                             pt_member_tier_row **out, int *n, pt_err *err)
 {
 	pt_val p[] = {PT_INT(after_id), PT_INT(limit)};
 	pt_rows r;
 	if (pt_db_query(db, a,
-	                "SELECT id FROM members WHERE id > $1 AND erased_at IS NULL ORDER BY id "
-	                "LIMIT $2",
+	                "SELECT id, tier_id, total_spend FROM members WHERE id > $1 AND erased_at "
+	                "IS NULL ORDER BY id LIMIT $2",
 	                p, 2, &r, err) != 0)
 		return -1;
-	return pt_rows_ids(a, &r, ids, n, err);
+	*out = pt_arena_alloc(a, sizeof(**out) * (size_t)(r.nrows + 1));
+	if (!*out)
+		return pt_err_oom(err);
+	for (int i = 0; i < r.nrows; i++)
+		(*out)[i] = (pt_member_tier_row){.id = pt_rows_int(&r, i, 0),
+		                                 .tier_id = pt_rows_int(&r, i, 1),
+		                                 .total_spend = pt_rows_int(&r, i, 2)};
+	*n = r.nrows;
+	return 0;
 }
 
 int pt_repo_tier_assign_all(pt_db *db, int64_t tier_id, int64_t now, pt_err *err)

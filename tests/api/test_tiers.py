@@ -295,6 +295,29 @@ def review_moves_down(ctx):
 
 
 @group.test
+def review_covers_every_page(ctx):
+    """The review reads members 500 at a time and writes only those who move: members on
+    every page move down, and a member already in the right tier is not written again."""
+    api = full(ctx)
+    for t in tiers(ctx):
+        r = api.delete(f"{T}/{t['id']}")
+        check(r.status in (204, 409), f"DELETE a tier: {r}")
+    low = new_tier(ctx, name="分页低", rank=950, threshold=0)
+    high = new_tier(ctx, name="分页高", rank=951, threshold=0)
+    moving = [ctx.new_member(client=api)["id"] for _ in range(1100)]
+    expect(api.patch(f"{T}/{high['id']}", {"threshold": 50000}), 200)
+    staying = ctx.new_member(client=api)
+    eq(staying["tier"]["id"], low["id"], "a new member's tier")
+    r = ctx.inst.cli("jobs", "tiers")
+    eq(r.returncode, 0, f"patron jobs tiers: {(r.stdout + r.stderr)[-500:]}")
+    in_low = {m["id"] for m in ctx.walk(M, {"tier_id": low["id"]}, client=api)}
+    eq([i for i in moving if i not in in_low], [], "members the review did not move down")
+    eq(ctx.walk(M, {"tier_id": high["id"]}, client=api), [], "members left in the high tier")
+    eq(len(history(ctx, moving[-1])), 2, "the last member's history")
+    eq(len(history(ctx, staying["id"])), 1, "the staying member's history (no change)")
+
+
+@group.test
 def concurrent_creates(ctx):
     """Racing POSTs of one name (or one rank): one 201, the rest 409 on that field, never 500."""
     api = full(ctx)
