@@ -282,7 +282,9 @@ static int review_tx(pt_db *db, void *arg, pt_err *err)
 /* The next members, and those of them the review moves. */
 typedef struct {
 	pt_arena *arena;
-	int64_t after;
+	int64_t after; /* the page starts after this id */
+	int64_t last;  /* its last member's id (not after itself: a retried transaction reads the
+	                  same page again) */
 	bool more;
 	int64_t *moving;
 	int nmoving;
@@ -308,8 +310,7 @@ static int review_page_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	pt_svc_today(&rules, today);
 	x->more = n == REVIEW_PAGE;
-	if (n > 0)
-		x->after = rows[n - 1].id;
+	x->last = n > 0 ? rows[n - 1].id : x->after;
 	x->moving = pt_arena_alloc(x->arena, sizeof(*x->moving) * (size_t)(n + 1));
 	if (!x->moving)
 		return pt_err_oom(err);
@@ -345,6 +346,7 @@ int pt_svc_job_tiers(pt_db *db, int64_t *changed, pt_err *err)
 		pt_arena_free(page.arena);
 		if (rc != 0)
 			return -1;
+		page.after = page.last;
 	} while (page.more);
 	return 0;
 }
