@@ -360,8 +360,9 @@ static void *checkpointer_main(void *arg)
 		for (int pass = 0; pass < 2; pass++) {
 			pt_db_checkpoint(db);
 			if (db_fd >= 0 && fdatasync(db_fd) != 0)
-				pt_log_warn("msg=\"flushing checkpointed pages failed\" error=\"%s\"",
-				            strerror(errno));
+				pt_log_warn(
+				    "msg=\"flushing checkpointed pages failed\" error=\"%s\"",
+				    strerror(errno));
 		}
 		pthread_mutex_lock(&g->lock);
 		g->checkpoints++;
