@@ -199,19 +199,18 @@ static int review_target(pt_db *db, pt_arena *a, const pt_tier *tiers, int n, co
 	return 0;
 }
 
-/* Moves the member to their qualified tier, when review_target says so. */
-static int move_to_qualified(pt_db *db, pt_arena *a, const pt_points_rules *rules,
-                             int64_t member_id, int64_t tier_id, int64_t total_spend,
-                             const char *reason, bool may_lower, bool *changed, pt_err *err)
+/* Moves the member to their qualified tier, when review_target says so; today is the
+ * business's day. */
+static int move_to_qualified(pt_db *db, pt_arena *a, const char *today, int64_t member_id,
+                             int64_t tier_id, int64_t total_spend, const char *reason,
+                             bool may_lower, bool *changed, pt_err *err)
 {
 	pt_tier *tiers;
 	int n;
-	char today[11];
 	int64_t target;
 	*changed = false;
 	if (pt_repo_tier_all(db, a, &tiers, &n, err) != 0)
 		return -1;
-	pt_svc_today(rules, today);
 	if (review_target(db, a, tiers, n, today, member_id, tier_id, total_spend, may_lower,
 	                  &target, changed, err) != 0)
 		return -1;
@@ -228,13 +227,15 @@ static int retier(pt_db *db, pt_arena *a, int64_t member_id, const char *reason,
 	pt_member m;
 	bool found = false;
 	pt_points_rules rules;
+	char today[11];
 	*changed = false;
 	if (pt_repo_member_get(db, a, member_id, &m, &found, err) != 0 ||
 	    pt_svc_points_rules(db, a, &rules, err) != 0)
 		return -1;
 	if (!found)
 		return 0;
-	return move_to_qualified(db, a, &rules, member_id, m.tier_id, m.total_spend, reason,
+	pt_svc_today(&rules, today);
+	return move_to_qualified(db, a, today, member_id, m.tier_id, m.total_spend, reason,
 	                         may_lower, changed, err);
 }
 
@@ -251,7 +252,7 @@ int pt_svc_tier_after_sale(pt_db *db, pt_arena *a, const pt_points_rules *rules,
 	bool changed;
 	pt_svc_today(rules, today);
 	return pt_repo_spend_add(db, m->id, today, amount, err) ||
-	       move_to_qualified(db, a, rules, m->id, m->tier_id, m->total_spend + amount,
+	       move_to_qualified(db, a, today, m->id, m->tier_id, m->total_spend + amount,
 	                         "upgrade", false, &changed, err);
 }
 

@@ -139,6 +139,8 @@ int pt_repo_member_reseal(pt_db *db, pt_arena *a, int64_t after_id, int limit, i
                           int *n, pt_err *err);
 int pt_repo_member_set_tags(pt_db *db, int64_t member_id, const char *const *tags, int ntags,
                             pt_err *err);
+/* Opens the sealed fields (phone, birthday, note) of a member row just read, in place. */
+int pt_repo_member_open(pt_arena *a, pt_member *m, pt_err *err);
 int pt_repo_member_get(pt_db *db, pt_arena *a, int64_t id, pt_member *out, bool *found,
                        pt_err *err);
 /* by: "phone", "card_no" or "referral_code"; erased members are never found. */

@@ -53,8 +53,7 @@ static int seal(pt_arena *a, const pt_member *m, sealed *out, pt_err *err)
 	return 0;
 }
 
-/* Opens the sealed fields of rows just read. */
-static int open_member(pt_arena *a, pt_member *m, pt_err *err)
+int pt_repo_member_open(pt_arena *a, pt_member *m, pt_err *err)
 {
 	const char *phone = m->phone, *birthday = m->birthday, *note = m->note;
 	m->phone = pt_keys_open(a, "members.phone", phone);
@@ -159,7 +158,7 @@ static int member_one(pt_db *db, pt_arena *a, const char *sql, pt_val key, pt_me
 	*found = r.nrows > 0;
 	if (*found) {
 		member_from(&r, 0, out);
-		return open_member(a, out, err);
+		return pt_repo_member_open(a, out, err);
 	}
 	return 0;
 }
@@ -262,7 +261,7 @@ int pt_repo_member_search(pt_db *db, pt_arena *a, const pt_member_filter *f, pt_
 		return pt_err_oom(err);
 	for (int i = 0; i < r.nrows; i++) {
 		member_from(&r, i, &(*out)[i]);
-		if (open_member(a, &(*out)[i], err) != 0)
+		if (pt_repo_member_open(a, &(*out)[i], err) != 0)
 			return -1;
 	}
 	*n = r.nrows;

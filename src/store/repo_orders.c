@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/keys.h"
-
 static pt_val opt_id(int64_t id)
 {
 	return id ? PT_INT(id) : PT_NULLV;
@@ -309,18 +307,13 @@ int pt_repo_member_for_sale(pt_db *db, pt_arena *a, int64_t member_id, pt_member
 	*found = r.nrows > 0;
 	if (!*found)
 		return 0;
-	const char *birthday = pt_rows_get(&r, 0, 4);
 	*out = (pt_member){.id = member_id,
 	                   .points = pt_rows_int(&r, 0, 0),
 	                   .tier_id = pt_rows_int(&r, 0, 1),
 	                   .total_spend = pt_rows_int(&r, 0, 2),
 	                   .referrer_id = pt_rows_int(&r, 0, 3),
-	                   .birthday =
-	                       birthday ? pt_keys_open(a, "members.birthday", birthday) : NULL};
-	if (birthday && !out->birthday)
-		return pt_err_set(err, PT_INTERNAL, NULL, "member %lld's birthday cannot be opened",
-		                  "会员 %lld 的生日无法解密", (long long)member_id);
-	return row_text(a, &r, fingerprint, err);
+	                   .birthday = pt_rows_get(&r, 0, 4)};
+	return pt_repo_member_open(a, out, err) || row_text(a, &r, fingerprint, err);
 }
 
 int pt_repo_coupon_fingerprint(pt_db *db, pt_arena *a, int64_t coupon_id, const char **out,
