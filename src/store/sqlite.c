@@ -98,11 +98,16 @@ static int sq_open(void **out, const char *path, pt_err *err)
 	sqlite3_extended_result_codes(c->db, 1);
 	char *msg = NULL;
 	/* Statement and savepoint journals (every statement of a transaction, every request
-	 * of a group commit) stay in memory: in a temporary file they cost a write per page. */
-	rc = sqlite3_exec(c->db,
-	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-	                  "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
-	                  NULL, NULL, &msg);
+	 * of a group commit) stay in memory: in a temporary file they cost a write per page.
+	 * A new database gets 1 KB pages (an existing one keeps its own): a sale changes some 15
+	 * rows at random places, each a whole page in the WAL; at 1M members 1 KB pages wrote
+	 * 26 KB a sale instead of 60 and sold 13-17% more a second (512 B: 19 KB, but 10% fewer
+	 * sales than 1 KB: deeper trees), with lookups unchanged. */
+	rc =
+	    sqlite3_exec(c->db,
+	                 "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	                 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+	                 NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		pt_err_set(err, PT_UNAVAILABLE, NULL, "cannot set up database %s: %s",
 		           "无法设置数据库 %s：%s", path, msg ? msg : sqlite3_errstr(rc));
