@@ -152,10 +152,13 @@ static int read_role(pt_req *req, const char *name, pt_err *err)
 	    pt_json_text(req->body, "name", name ? 0 : PT_F_REQUIRED, 1, 32, &fname, err) ||
 	    pt_json_array(req->body, "permissions", PT_F_REQUIRED, 64, &perms, err))
 		return -1;
-	if (fname.s && !pt_text_all_in(fname.s, USERNAME_CHARS))
+	/* The name in the path (PUT creates the role when there is none) follows the same rules
+	 * as the one in a body. */
+	const char *role = name ? name : fname.s;
+	if (!pt_text_all_in(role, USERNAME_CHARS) || strlen(role) > 32)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "name",
-		                  "a role name has lower-case letters, digits, _ . and -",
-		                  "角色名只能包含小写字母、数字、_ . 和 -");
+		                  "a role name has 1 to 32 lower-case letters, digits, _ . and -",
+		                  "角色名为 1 至 32 个小写字母、数字、_ . 或 -");
 	if (name && fname.s && strcmp(name, fname.s) != 0)
 		return pt_err_set(err, PT_INVALID_ARGUMENT, "name", "a role keeps its name",
 		                  "角色名不可修改");
@@ -171,7 +174,6 @@ static int read_role(pt_req *req, const char *name, pt_err *err)
 			                  i);
 		bits |= (unsigned)p;
 	}
-	const char *role = name ? name : fname.s;
 	if ((name ? pt_svc_role_put(&req->ctx, role, bits, err)
 	          : pt_svc_role_create(&req->ctx, role, bits, err)) != 0)
 		return -1;

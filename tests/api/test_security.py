@@ -858,6 +858,12 @@ def roles_crud(ctx):
             ("unknown field", {"name": "r1", "permissions": [], "builtin": True}, "builtin")]:
         with ctx.case(label):
             expect_error(owner.post(ROLES, b), 400, "invalid_argument", field)
+    # PUT creates a role it does not find: its name in the path follows the same rules.
+    for label, path_name in [("upper case and a space", "Shift%20Lead"),
+                             ("not UTF-8", "c%F9ecker"), ("33 characters", "r" * 33)]:
+        with ctx.case(f"PUT to a bad name: {label}"):
+            expect_error(owner.put(f"{ROLES}/{path_name}", {"permissions": ["members.read"]}),
+                         400, "invalid_argument", "name")
     with ctx.case("nothing changed after the refusals"):
         eq(expect(owner.get(ROLES), 200), before_roles, "roles")
 
