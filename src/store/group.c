@@ -336,7 +336,12 @@ static void *checkpointer_main(void *arg)
 		             err.msg_en);
 		return NULL;
 	}
+	/* Without it the writer's finishing checkpoint flushes what the passes copied. */
 	int db_fd = open(pt_db_file_of(g->writer->target), O_RDONLY | O_CLOEXEC);
+	if (db_fd < 0)
+		pt_log_warn("msg=\"checkpointer cannot open the database file to flush it\" "
+		            "error=\"%s\"",
+		            strerror(errno));
 	pthread_mutex_lock(&g->lock);
 	for (;;) {
 		struct timespec until;

@@ -112,13 +112,22 @@ static int try_sale(fixture *f, const pt_checkout_request *in, change_fn change,
 	return pt_svc_checkout(&f->ctx, in, true, prepared, priced, text, err);
 }
 
-/* One apple for the member. */
+static const pt_checkout_item one_apple = {.sku = "A1", .qty = 1};
+
+/* One apple for the member, with the coupon of that code when there is one. */
+static pt_checkout_request apple_for_member(const fixture *f, const char *coupon_code)
+{
+	return (pt_checkout_request){.store_id = f->store,
+	                             .member_id = f->member,
+	                             .coupon_code = coupon_code,
+	                             .items = &one_apple,
+	                             .nitems = 1};
+}
+
 static json_t *sale(fixture *f, change_fn change, const char **text)
 {
 	pt_err err = {0};
-	pt_checkout_item item = {.sku = "A1", .qty = 1};
-	pt_checkout_request in = {
-	    .store_id = f->store, .member_id = f->member, .items = &item, .nitems = 1};
+	pt_checkout_request in = apple_for_member(f, NULL);
 	json_t *priced = NULL;
 	if (try_sale(f, &in, change, &priced, text, &err) != 0)
 		fail_msg("checkout: %s", err.msg_en);
@@ -249,9 +258,7 @@ static void a_member_erased_meanwhile_is_refused(void **state)
 {
 	fixture *f = *state;
 	pt_err err = {0};
-	pt_checkout_item item = {.sku = "A1", .qty = 1};
-	pt_checkout_request in = {
-	    .store_id = f->store, .member_id = f->member, .items = &item, .nitems = 1};
+	pt_checkout_request in = apple_for_member(f, NULL);
 	json_t *o = NULL;
 	assert_int_equal(try_sale(f, &in, erase_member, &o, NULL, &err), -1);
 	assert_int_equal(err.code, PT_INVALID_ARGUMENT);
@@ -259,10 +266,9 @@ static void a_member_erased_meanwhile_is_refused(void **state)
 	assert_int_equal(orders_of(f), 0);
 }
 
-static const char *coupon_code;
-
-/* A 5-yuan coupon for the member, valid for 30 days, on apples that now take discounts. */
-static void give_coupon(fixture *f)
+/* A 5-yuan coupon for the member, valid for 30 days, on apples that now take discounts: its
+ * code. */
+static const char *give_coupon(fixture *f)
 {
 	pt_err err = {0};
 	pt_product p;
@@ -277,18 +283,7 @@ static void give_coupon(fixture *f)
 	pt_coupon *issued;
 	assert_int_equal(pt_svc_template_create(&f->ctx, &tpl, &t, &err), 0);
 	assert_int_equal(pt_svc_coupons_issue(&f->ctx, t.id, &f->member, 1, &issued, &err), 0);
-	coupon_code = issued[0].code;
-}
-
-static int coupon_sale(fixture *f, change_fn change, json_t **o, pt_err *err)
-{
-	pt_checkout_item item = {.sku = "A1", .qty = 1};
-	pt_checkout_request in = {.store_id = f->store,
-	                          .member_id = f->member,
-	                          .coupon_code = coupon_code,
-	                          .items = &item,
-	                          .nitems = 1};
-	return try_sale(f, &in, change, o, NULL, err);
+	return issued[0].code;
 }
 
 static void a_coupon_unchanged_keeps_the_price(void **state)
@@ -296,8 +291,8 @@ static void a_coupon_unchanged_keeps_the_price(void **state)
 	fixture *f = *state;
 	pt_err err = {0};
 	json_t *o = NULL;
-	give_coupon(f);
-	assert_int_equal(coupon_sale(f, NULL, &o, &err), 0);
+	pt_checkout_request in = apple_for_member(f, give_coupon(f));
+	assert_int_equal(try_sale(f, &in, NULL, &o, NULL, &err), 0);
 	assert_true(dated(o, PRICED_AT));
 	assert_int_equal(field(o, "coupon_discount"), 500);
 	assert_int_equal(field(o, "total"), 500);
@@ -318,8 +313,8 @@ static void a_coupon_changed_meanwhile_is_checked_again(void **state)
 	fixture *f = *state;
 	pt_err err = {0};
 	json_t *o = NULL;
-	give_coupon(f);
-	assert_int_equal(coupon_sale(f, end_coupon, &o, &err), -1);
+	pt_checkout_request in = apple_for_member(f, give_coupon(f));
+	assert_int_equal(try_sale(f, &in, end_coupon, &o, NULL, &err), -1);
 	assert_int_equal(err.code, PT_COUPON_NOT_APPLICABLE);
 	assert_string_equal(err.field, "coupon_code");
 	assert_int_equal(orders_of(f), 0);
