@@ -475,9 +475,9 @@ static char *refusal_text(request *r, const pt_err *err)
 }
 
 /* Where writes are serialised (SQLite), the key's claim, the request and its stored answer
- * are one transaction: a repeat waits its turn and then finds the answer, and a request
- * costs one commit instead of two. A refusal undoes the request's savepoint only and is
- * stored in place of its effects. */
+ * are one transaction, and a request costs one commit instead of two; a repeat while the
+ * first is in flight is told so (pt_svc_idem_enter), one after finds the answer. A refusal undoes
+ * the request's savepoint only and is stored in place of its effects. */
 static int claim_and_run_tx(pt_db *db, void *arg, pt_err *err)
 {
 	idem_run *x = arg;
@@ -521,7 +521,12 @@ static enum MHD_Result send_replay(request *r, const pt_idem *idem)
 static enum MHD_Result run_idempotent_serialised(request *r, idem_run *x)
 {
 	pt_err err = {0};
-	if (pt_db_tx(r->req.ctx.db, true, claim_and_run_tx, x, &err) != 0)
+	pt_idem_running running;
+	if (pt_svc_idem_enter(&r->req.ctx, x->key, x->hash, &running, &err) != 0)
+		return send_error(r, &err, NULL);
+	int rc = pt_db_tx(r->req.ctx.db, true, claim_and_run_tx, x, &err);
+	pt_svc_idem_leave(&running);
+	if (rc != 0)
 		return send_error(r, &err, NULL);
 	if (x->outcome == PT_IDEM_REPLAY)
 		return send_replay(r, &x->idem);

@@ -1,5 +1,6 @@
 #include "service/idempotency.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,20 @@ typedef struct {
 	pt_idem_outcome *outcome;
 	pt_idem *idem;
 } begin_args;
+
+static int in_progress(pt_err *err)
+{
+	return pt_err_set(err, PT_IDEMPOTENCY_IN_PROGRESS, "Idempotency-Key",
+	                  "a request with this Idempotency-Key is still being processed",
+	                  "使用此 Idempotency-Key 的请求仍在处理中");
+}
+
+static int key_reused(pt_err *err)
+{
+	return pt_err_set(err, PT_IDEMPOTENCY_KEY_REUSE, "Idempotency-Key",
+	                  "this Idempotency-Key was used for a different request",
+	                  "此 Idempotency-Key 已用于另一个请求");
+}
 
 static int begin_tx(pt_db *db, void *arg, pt_err *err)
 {
@@ -40,9 +55,7 @@ static int begin_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	}
 	if (strcmp(row.request_hash, x->hash) != 0)
-		return pt_err_set(err, PT_IDEMPOTENCY_KEY_REUSE, "Idempotency-Key",
-		                  "this Idempotency-Key was used for a different request",
-		                  "此 Idempotency-Key 已用于另一个请求");
+		return key_reused(err);
 	x->idem->row_id = row.id;
 	if (strcmp(row.state, "done") == 0) {
 		*x->outcome = PT_IDEM_REPLAY;
@@ -57,19 +70,57 @@ static int begin_tx(pt_db *db, void *arg, pt_err *err)
 		pt_log_warn("msg=\"idempotency key taken over\" caller=%s", x->caller);
 		return 0;
 	}
-	return pt_err_set(err, PT_IDEMPOTENCY_IN_PROGRESS, "Idempotency-Key",
-	                  "a request with this Idempotency-Key is still being processed",
-	                  "使用此 Idempotency-Key 的请求仍在处理中");
+	return in_progress(err);
+}
+
+static void caller_of(const pt_ctx *ctx, char caller[PT_IDEM_CALLER_MAX])
+{
+	if (ctx->staff_id)
+		snprintf(caller, PT_IDEM_CALLER_MAX, "staff:%lld", (long long)ctx->staff_id);
+	else
+		snprintf(caller, PT_IDEM_CALLER_MAX, "key:%lld", (long long)ctx->api_key_id);
+}
+
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static pt_idem_running *running_keys;
+
+int pt_svc_idem_enter(const pt_ctx *ctx, const char *key, const char *hash, pt_idem_running *slot,
+                      pt_err *err)
+{
+	caller_of(ctx, slot->caller);
+	slot->key = key;
+	slot->hash = hash;
+	pthread_mutex_lock(&running_lock);
+	const pt_idem_running *r = running_keys;
+	while (r && (strcmp(r->key, key) != 0 || strcmp(r->caller, slot->caller) != 0))
+		r = r->next;
+	bool same = r && strcmp(r->hash, hash) == 0;
+	if (!r) {
+		slot->next = running_keys;
+		running_keys = slot;
+	}
+	pthread_mutex_unlock(&running_lock);
+	if (!r)
+		return 0;
+	return same ? in_progress(err) : key_reused(err);
+}
+
+void pt_svc_idem_leave(pt_idem_running *slot)
+{
+	pthread_mutex_lock(&running_lock);
+	pt_idem_running **p = &running_keys;
+	while (*p && *p != slot)
+		p = &(*p)->next;
+	if (*p)
+		*p = slot->next;
+	pthread_mutex_unlock(&running_lock);
 }
 
 int pt_svc_idem_begin(pt_ctx *ctx, const char *key, const char *hash, pt_idem_outcome *outcome,
                       pt_idem *idem, pt_err *err)
 {
-	char caller[48];
-	if (ctx->staff_id)
-		snprintf(caller, sizeof(caller), "staff:%lld", (long long)ctx->staff_id);
-	else
-		snprintf(caller, sizeof(caller), "key:%lld", (long long)ctx->api_key_id);
+	char caller[PT_IDEM_CALLER_MAX];
+	caller_of(ctx, caller);
 	memset(idem, 0, sizeof(*idem));
 	begin_args x = {ctx, caller, key, hash, outcome, idem};
 	return pt_db_tx(ctx->db, true, begin_tx, &x, err);

@@ -8,6 +8,7 @@ Shared helpers (clock, settings, adjust, expiry dates) are imported by test_mode
 import datetime
 import itertools
 import os
+import sqlite3
 import subprocess
 import threading
 import time
@@ -761,7 +762,51 @@ def idempotency_in_progress(ctx):
         with ctx.case("PostgreSQL: the first request held on the member's row lock"):
             total += in_progress_while_locked(ctx, mid)
             check_points(ctx, mid, total, [])
+    else:
+        with ctx.case("SQLite: the first request held on the database's write lock"):
+            total += in_progress_while_sqlite_locked(ctx, mid)
+            check_points(ctx, mid, total, [])
     reset(ctx)
+
+
+def in_progress_while_sqlite_locked(ctx, mid):
+    """Another process holds SQLite's write lock, so a first adjust waits for it; a repeat
+    meanwhile must be 409 idempotency_in_progress, the key with another body 422, and nothing
+    is written twice. Returns the points credited."""
+    api = full(ctx)
+    lock = sqlite3.connect(ctx.inst.db.url[len("sqlite:"):], timeout=10,
+                           isolation_level=None)
+    key = new_key()
+    body = {"points": 9, "reason": "写锁等待"}
+    first = {}
+
+    def go():
+        c = Client(ctx.port, token=api.token)
+        try:
+            first["r"] = adjust(c, mid, body=body, key=key)
+        finally:
+            c.close()
+
+    t = threading.Thread(target=go, daemon=True)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        t.start()
+        time.sleep(0.5)
+        check("r" not in first, f"the first request did not wait: {first.get('r')}")
+        expect_error(adjust(api, mid, body=body, key=key), 409, "idempotency_in_progress")
+        expect_error(adjust(api, mid, body={"points": 8, "reason": "写锁等待"}, key=key), 422,
+                     "idempotency_key_reuse")
+        check("r" not in first, "the first request finished while the lock was held")
+    finally:
+        if lock.in_transaction:
+            lock.execute("ROLLBACK")
+        lock.close()
+        t.join(30)
+    got = expect(first["r"], 201)
+    r = adjust(api, mid, body=body, key=key)
+    eq(r.header("Idempotent-Replayed"), "true", "replay once the first is done")
+    eq(expect(r, 201), got, "replayed body")
+    return 9
 
 
 def in_progress_while_locked(ctx, mid):
