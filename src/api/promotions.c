@@ -167,7 +167,7 @@ int pt_api_promotions_patch(pt_req *req, pt_err *err)
 	if (read_promotion(req, whole, &merged, err) != 0)
 		return -1;
 	merged.created_at = current.created_at;
-	if (pt_svc_promotion_patch(&req->ctx, id, &merged, err) != 0)
+	if (pt_svc_promotion_patch(&req->ctx, id, &current, &merged, err) != 0)
 		return -1;
 	return pt_reply_json(req, 200, promotion_json(&merged));
 }

@@ -20,6 +20,38 @@ bool pt_id_list_allows(const char *json_ids, int64_t id)
 	return allowed;
 }
 
+/* Every id of a store_ids or tier_ids list names a store or tier that exists: a typo would
+ * otherwise make a promotion or coupon that applies nowhere, silently. */
+static int check_id_list(pt_db *db, pt_arena *a, const char *json_ids, const char *field,
+                         pt_err *err)
+{
+	json_error_t e;
+	json_t *ids = json_loads(json_ids ? json_ids : "[]", 0, &e);
+	size_t i;
+	json_t *v;
+	int rc = 0;
+	json_array_foreach(ids, i, v)
+	{
+		int64_t id = json_integer_value(v);
+		bool found = false;
+		pt_store store;
+		pt_tier tier;
+		rc = field[0] == 's' ? pt_repo_store_get(db, a, id, &store, &found, err)
+		                     : pt_repo_tier_get(db, a, id, &tier, &found, err);
+		if (rc == 0 && !found)
+			rc = field[0] == 's' ? pt_err_set(err, PT_INVALID_ARGUMENT, field,
+			                                  "store %lld does not exist",
+			                                  "门店 %lld 不存在", (long long)id)
+			                     : pt_err_set(err, PT_INVALID_ARGUMENT, field,
+			                                  "tier %lld does not exist",
+			                                  "等级 %lld 不存在", (long long)id);
+		if (rc != 0)
+			break;
+	}
+	json_decref(ids);
+	return rc;
+}
+
 typedef struct {
 	pt_ctx *ctx;
 	const pt_coupon_template *in;
@@ -29,6 +61,8 @@ typedef struct {
 static int template_tx(pt_db *db, void *arg, pt_err *err)
 {
 	template_args *x = arg;
+	if (check_id_list(db, x->ctx->arena, x->in->store_ids, "store_ids", err) != 0)
+		return -1;
 	*x->out = *x->in;
 	x->out->created_at = pt_clock_now_ms();
 	return pt_repo_template_insert(db, x->ctx->arena, x->out, &x->out->id, err);
@@ -218,9 +252,17 @@ typedef struct {
 	pt_promotion *out;
 } promo_args;
 
+static int check_promotion_ids(pt_db *db, pt_arena *a, const pt_promotion *p, pt_err *err)
+{
+	return check_id_list(db, a, p->store_ids, "store_ids", err) ||
+	       check_id_list(db, a, p->tier_ids, "tier_ids", err);
+}
+
 static int promo_create_tx(pt_db *db, void *arg, pt_err *err)
 {
 	promo_args *x = arg;
+	if (check_promotion_ids(db, x->ctx->arena, x->in, err) != 0)
+		return -1;
 	*x->out = *x->in;
 	x->out->created_at = x->out->updated_at = pt_clock_now_ms();
 	return pt_repo_promotion_insert(db, x->ctx->arena, x->out, &x->out->id, err);
@@ -250,9 +292,30 @@ int pt_svc_promotion_list(pt_ctx *ctx, bool active_only, int64_t after_id, int l
 	                              after_id, limit, out, n, err);
 }
 
-int pt_svc_promotion_patch(pt_ctx *ctx, int64_t id, pt_promotion *out, pt_err *err)
+static bool same_text(const char *a, const char *b)
 {
-	out->id = id;
-	out->updated_at = pt_clock_now_ms();
-	return pt_repo_promotion_update(ctx->db, out, err);
+	return a && b && strcmp(a, b) == 0;
+}
+
+static int promo_patch_tx(pt_db *db, void *arg, pt_err *err)
+{
+	promo_args *x = arg;
+	/* Lists the patch leaves as they are stay valid even if a tier in them was deleted. */
+	pt_arena *a = x->ctx->arena;
+	const pt_promotion *was = x->in, *p = x->out;
+	if ((!same_text(p->store_ids, was->store_ids) &&
+	     check_id_list(db, a, p->store_ids, "store_ids", err) != 0) ||
+	    (!same_text(p->tier_ids, was->tier_ids) &&
+	     check_id_list(db, a, p->tier_ids, "tier_ids", err) != 0))
+		return -1;
+	x->out->id = x->id;
+	x->out->updated_at = pt_clock_now_ms();
+	return pt_repo_promotion_update(db, x->out, err);
+}
+
+int pt_svc_promotion_patch(pt_ctx *ctx, int64_t id, const pt_promotion *current, pt_promotion *out,
+                           pt_err *err)
+{
+	promo_args x = {ctx, id, current, NULL, out};
+	return pt_db_tx(ctx->db, true, promo_patch_tx, &x, err);
 }

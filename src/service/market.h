@@ -30,8 +30,10 @@ const char *pt_coupon_refusal(const pt_coupon *c, int64_t member_id, int64_t sto
 int pt_coupon_refuse(const char *reason, const pt_coupon *c, pt_err *err);
 
 int pt_svc_promotion_create(pt_ctx *ctx, const pt_promotion *in, pt_promotion *out, pt_err *err);
-/* Stores a promotion the api layer merged and checked whole. */
-int pt_svc_promotion_patch(pt_ctx *ctx, int64_t id, pt_promotion *out, pt_err *err);
+/* Stores a promotion the api layer merged and checked whole (out); current is the promotion
+ * before the patch: a store or tier list the patch changes must name ones that exist. */
+int pt_svc_promotion_patch(pt_ctx *ctx, int64_t id, const pt_promotion *current, pt_promotion *out,
+                           pt_err *err);
 int pt_svc_promotion_get(pt_ctx *ctx, int64_t id, pt_promotion *out, pt_err *err);
 int pt_svc_promotion_list(pt_ctx *ctx, bool active_only, int64_t after_id, int limit,
                           pt_promotion **out, int *n, pt_err *err);

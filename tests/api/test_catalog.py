@@ -372,6 +372,8 @@ def template_refusals(store):
         ("store_ids not a list", {"store_ids": store}, "store_ids"),
         ("store_ids with 0", {"store_ids": [0]}, "store_ids"),
         ("store_ids with a string", {"store_ids": [str(store)]}, "store_ids"),
+        ("store_ids with a store that does not exist", {"store_ids": [store, 999999]},
+         "store_ids"),
         ("total_limit 0", {"total_limit": 0}, "total_limit"),
         ("per_member_limit 0", {"per_member_limit": 0}, "per_member_limit"),
         ("unknown field", {"code": "X"}, "code"),
@@ -576,6 +578,8 @@ def promotion_refusals():
         ("starts_at not a time", {"starts_at": "tomorrow"}, "starts_at"),
         ("store_ids not a list", {"store_ids": 1}, "store_ids"),
         ("tier_ids with 0", {"tier_ids": [0]}, "tier_ids"),
+        ("store_ids with a store that does not exist", {"store_ids": [999999]}, "store_ids"),
+        ("tier_ids with a tier that does not exist", {"tier_ids": [999999]}, "tier_ids"),
         ("multiplier without kind points_multiplier", {"kind": "points_multiplier",
                                                        "levels": ...}, "multiplier_bp"),
         ("multiplier_bp 9999", {"kind": "points_multiplier", "levels": ...,
@@ -625,6 +629,8 @@ def promotions_crud(ctx):
         for change, field in [({"kind": "points_multiplier"}, "kind"),
                               ({"levels": []}, "levels"),
                               ({"ends_at": "2019-01-01T00:00:00Z"}, "ends_at"),
+                              ({"store_ids": [999999]}, "store_ids"),
+                              ({"tier_ids": [999999]}, "tier_ids"),
                               ({"color": "red"}, "color")]:
             expect_error(api.patch(f"{PROMOS}/{p['id']}", change), 400, "invalid_argument",
                          field)
