@@ -43,6 +43,9 @@ int pt_list_params(pt_req *req, int64_t *after_id, int *limit, pt_err *err);
 /* Answers {"items": items, "next_cursor"}: items holds up to limit + 1 entries, the extra one
  * only telling that there is more; it is dropped here. */
 int pt_list_reply(pt_req *req, json_t *items, int limit, int64_t last_id);
+/* The same for a list small enough to be read whole (tiers, roles): all is every entry, in
+ * order (taken), and the cursor counts the entries of the pages before. */
+int pt_list_reply_all(pt_req *req, json_t *all, pt_err *err);
 
 json_t *pt_json_time(int64_t ms);
 json_t *pt_json_opt_str(const char *s);

@@ -171,6 +171,22 @@ int pt_list_reply(pt_req *req, json_t *items, int limit, int64_t last_id)
 	                     json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
+int pt_list_reply_all(pt_req *req, json_t *all, pt_err *err)
+{
+	int64_t offset;
+	int limit;
+	if (pt_list_params(req, &offset, &limit, err) != 0) {
+		json_decref(all);
+		return -1;
+	}
+	size_t n = json_array_size(all), from = offset < (int64_t)n ? (size_t)offset : n;
+	json_t *items = json_array();
+	for (size_t i = from; i < n && i <= from + (size_t)limit; i++)
+		json_array_append(items, json_array_get(all, i));
+	json_decref(all);
+	return pt_list_reply(req, items, limit, (int64_t)from + limit);
+}
+
 json_t *pt_json_time(int64_t ms)
 {
 	char buf[32];

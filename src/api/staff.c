@@ -141,7 +141,7 @@ int pt_api_roles_list(pt_req *req, pt_err *err)
 		json_array_append_new(items, json_pack("{s:s, s:o, s:b}", "name", roles[i].name,
 		                                       "permissions", perms_json(roles[i].perms),
 		                                       "builtin", roles[i].builtin));
-	return pt_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+	return pt_list_reply_all(req, items, err);
 }
 
 static int read_role(pt_req *req, const char *name, pt_err *err)

@@ -57,8 +57,7 @@ int pt_api_tiers_list(pt_req *req, pt_err *err)
 	json_t *items = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(items, tier_json(&tiers[i]));
-	/* A business has a handful of tiers: one page always holds them all. */
-	return pt_reply_json(req, 200, json_pack("{s:o, s:n}", "items", items, "next_cursor"));
+	return pt_list_reply_all(req, items, err);
 }
 
 int pt_api_tiers_create(pt_req *req, pt_err *err)

@@ -614,3 +614,23 @@ def set_cookie_header(resp, name="patron_session"):
         if value.split("=", 1)[0].strip() == name:
             return value
     return None
+
+
+def walk_by_one(client, path):
+    """Every entry of a list, one a page, following next_cursor."""
+    got, cursor = [], None
+    for _ in range(1000):
+        page = expect(client.get(path, params={"limit": 1, **({"cursor": cursor} if cursor
+                                                              else {})}), 200)
+        check(len(page["items"]) <= 1, f"{path}?limit=1 gave {len(page['items'])} entries")
+        got += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return got
+    raise AssertionError(f"{path}: next_cursor never ended")
+
+
+def bad_list_params(client, path):
+    for q, field in [({"limit": 0}, "limit"), ({"limit": 501}, "limit"),
+                     ({"limit": "x"}, "limit"), ({"cursor": "zz"}, "cursor")]:
+        expect_error(client.get(path, params=q), 400, "invalid_argument", field)

@@ -13,7 +13,8 @@ import re
 import subprocess
 
 from harness import (ANY, API, OWNER_PASSWORD, Group, check, check_time, eq, expect,
-                     expect_error, fail, mask_phone, session_cookie, set_cookie_header)
+                     expect_error, fail, mask_phone, session_cookie, set_cookie_header,
+                     bad_list_params, walk_by_one)
 from test_points import iso, set_clock, utc
 
 group = Group("security")
@@ -866,6 +867,9 @@ def roles_crud(ctx):
                          400, "invalid_argument", "name")
     with ctx.case("nothing changed after the refusals"):
         eq(expect(owner.get(ROLES), 200), before_roles, "roles")
+    with ctx.case("limit and cursor"):
+        eq(walk_by_one(owner, ROLES), before_roles["items"], "roles one a page")
+        bad_list_params(owner, ROLES)
 
     name = f"shift-lead-{ctx.uniq()}"
     r = owner.post(ROLES, {"name": name, "permissions": ["members:read", "member.pii",

@@ -3,7 +3,8 @@ Also: without --test-clock the /_test routes do not exist."""
 
 import threading
 
-from harness import (API, Client, Group, check, check_time, eq, expect, expect_error)
+from harness import (API, Client, Group, bad_list_params, check, check_time, eq, expect,
+                     expect_error, walk_by_one)
 from test_points import full, key_for
 
 group = Group("points_tiers")
@@ -118,6 +119,9 @@ def crud(ctx):
                                  "discount_bp": 10000, "points_multiplier_bp": 100000}), 201)
         check_tier(hi, {"rank": 1000, "threshold": 10**12, "points_multiplier_bp": 100000})
     listed = tiers(ctx)
+    with ctx.case("limit and cursor"):
+        eq(walk_by_one(api, T), listed, "tiers one a page")
+        bad_list_params(api, T)
     ranks = [x["rank"] for x in listed]
     eq(ranks, sorted(ranks), "the list is ordered by rank")
     with ctx.case("pages of 1"):

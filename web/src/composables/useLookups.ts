@@ -36,7 +36,7 @@ export function useTierList(allowed: () => boolean = () => true) {
   const tiers = shallowRef<Tier[]>([])
   async function load() {
     try {
-      tiers.value = allowed() ? (await api.get<Page<Tier>>('/tiers')).items : []
+      tiers.value = allowed() ? (await api.get<Page<Tier>>('/tiers', { limit: 500 })).items : []
     } catch {
       tiers.value = []
     }
