@@ -412,6 +412,39 @@ static const char *with_order_fields(pt_arena *a, const char *head, json_t *fiel
 	return text;
 }
 
+/* With the referral bonuses due on the new member's first purchase ("on": "first_purchase"),
+ * both sides get theirs with it: the referrer's, and the member's own, which then counts in
+ * the points_balance the sale answers. */
+static int first_purchase_bonuses(pt_ctx *ctx, const basket *b, int64_t order_id, pt_posted *member,
+                                  pt_err *err)
+{
+	int64_t orders = 0;
+	if (pt_repo_member_order_count(ctx->db, ctx->arena, b->member.id, &orders, err) != 0)
+		return -1;
+	if (orders != 1)
+		return 0;
+	pt_posted referrer;
+	pt_posting to_referrer = {.kind = "bonus_referral",
+	                          .account = "issued",
+	                          .member_id = b->member.referrer_id,
+	                          .store_id = b->store.id,
+	                          .order_id = order_id,
+	                          .points = b->rules.referrer_points,
+	                          .reason = "referee's first purchase"};
+	pt_posting to_member = {.kind = "bonus_referral",
+	                        .account = "issued",
+	                        .member_id = b->member.id,
+	                        .store_id = b->store.id,
+	                        .order_id = order_id,
+	                        .points = b->rules.referee_points,
+	                        .reason = "referred",
+	                        .known = member};
+	return (b->rules.referrer_points > 0 &&
+	        pt_svc_points_post(ctx, &b->rules, &to_referrer, &referrer, err) != 0) ||
+	       (b->rules.referee_points > 0 &&
+	        pt_svc_points_post(ctx, &b->rules, &to_member, member, err) != 0);
+}
+
 /* Writes the order and all it causes. */
 static int commit_order(pt_db *db, basket *b, pt_err *err)
 {
@@ -496,22 +529,9 @@ static int commit_order(pt_db *db, basket *b, pt_err *err)
 	}
 	if (pt_svc_tier_after_sale(db, a, &b->rules, &b->member, p->total, err) != 0)
 		return -1;
-	int64_t orders = 0;
 	if (b->member.referrer_id && b->rules.referral_on_first_purchase &&
-	    b->rules.referrer_points > 0) {
-		if (pt_repo_member_order_count(db, a, b->member.id, &orders, err) != 0)
-			return -1;
-		pt_posted referrer;
-		pt_posting bonus = {.kind = "bonus_referral",
-		                    .account = "issued",
-		                    .member_id = b->member.referrer_id,
-		                    .store_id = b->store.id,
-		                    .order_id = o.id,
-		                    .points = b->rules.referrer_points,
-		                    .reason = "referee's first purchase"};
-		if (orders == 1 && pt_svc_points_post(ctx, &b->rules, &bonus, &referrer, err) != 0)
-			return -1;
-	}
+	    first_purchase_bonuses(ctx, b, o.id, &posted, err) != 0)
+		return -1;
 	json_object_set_new(priced, "points_balance", json_integer(posted.spendable));
 done:;
 	json_t *fields =

@@ -379,7 +379,7 @@ int pt_svc_points_on_register(pt_ctx *ctx, const pt_member *m, pt_err *err)
 		if (pt_svc_points_post(ctx, &rules, &p, &posted, err) != 0)
 			return -1;
 	}
-	if (m->referrer_id && rules.referee_points > 0) {
+	if (m->referrer_id && rules.referee_points > 0 && !rules.referral_on_first_purchase) {
 		pt_posting p = {.kind = "bonus_referral",
 		                .account = "issued",
 		                .member_id = m->id,

@@ -1420,25 +1420,29 @@ def referral_first_purchase(ctx):
                                     "on": "first_purchase"}})
     a = new_member(ctx)
     b = new_member(ctx, referral_code=a["referral_code"])
-    eq(b["points"], 20, "referee's part at registration")
+    eq(b["points"], 0, "the new member's points at registration")
     eq(member(ctx, a["id"])["points"], 0, "referrer before the first purchase")
     one = [{"sku": p["sku"], "qty": 1}]
 
-    def bonuses():
-        return [(e["points"], e["order_id"]) for e in ledger(ctx, a["id"])
+    def bonuses(mid=a["id"]):
+        return [(e["points"], e["order_id"]) for e in ledger(ctx, mid)
                 if e["kind"] == "bonus_referral"]
 
-    expect(quote(ctx, basket(store, one, b["id"])), 200)
-    eq(bonuses(), [], "referrer bonuses after a quote")
+    q = expect(quote(ctx, basket(store, one, b["id"])), 200)
+    eq((bonuses(), bonuses(b["id"])), ([], []), "bonuses after a quote")
     k = new_key()
     first = expect(commit(ctx, basket(store, one, b["id"]), key=k), 201)
     eq(bonuses(), [(30, first["order_id"])], "the referrer's bonus on the first purchase")
+    eq(bonuses(b["id"]), [(20, first["order_id"])], "the new member's bonus with it")
     eq(member(ctx, a["id"])["points"], 30, "referrer points")
+    eq(member(ctx, b["id"])["points"], 20 + q["points_earned"], "the new member's points")
+    eq(first["points_balance"], 20 + q["points_earned"], "points_balance counts the bonus")
     r = commit(ctx, basket(store, one, b["id"]), key=k)
     eq((r.status, r.json, r.header("Idempotent-Replayed")), (201, first, "true"),
        "a replayed first purchase")
     sell(ctx, basket(store, one, b["id"]))
-    eq(bonuses(), [(30, first["order_id"])], "bonuses after more purchases (paid once)")
+    eq((bonuses(), bonuses(b["id"])), ([(30, first["order_id"])], [(20, first["order_id"])]),
+       "bonuses after more purchases (paid once)")
     eq(member(ctx, a["id"])["points"], 30, "referrer points after more purchases")
     with ctx.case("the referrer's own purchase pays no bonus; a refused one pays none"):
         sell(ctx, basket(store, one, a["id"]))

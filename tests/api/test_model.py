@@ -151,7 +151,8 @@ class Runner:
             model.credit(m, s["signup_bonus"], "bonus_signup")
         if referrer is not None:
             ref = s["referral"]
-            if ref["referee_points"] > 0:
+            # With "on": "first_purchase" both parts wait for a sale (not in this model).
+            if ref["on"] == "register" and ref["referee_points"] > 0:
                 model.credit(m, ref["referee_points"], "bonus_referral")
             if ref["on"] == "register" and ref["referrer_points"] > 0:
                 model.credit(referrer, ref["referrer_points"], "bonus_referral")
