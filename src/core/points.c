@@ -73,6 +73,28 @@ void pt_lots_sort(pt_lot *lots, int n)
 		qsort(lots, (size_t)n, sizeof(*lots), lot_order);
 }
 
+static bool among(int64_t id, const int64_t *ids, int nids)
+{
+	for (int i = 0; i < nids; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+void pt_lots_prefer(pt_lot *lots, int n, const int64_t *ids, int nids)
+{
+	/* Insertion into the preferred prefix keeps both groups in order without a buffer. */
+	int front = 0;
+	for (int i = 0; i < n; i++) {
+		if (!among(lots[i].id, ids, nids))
+			continue;
+		pt_lot moved = lots[i];
+		for (int j = i; j > front; j--)
+			lots[j] = lots[j - 1];
+		lots[front++] = moved;
+	}
+}
+
 int64_t pt_lots_take(const pt_lot *lots, int n, int64_t amount, int64_t *takes)
 {
 	int64_t taken = 0;

@@ -40,6 +40,9 @@ typedef struct {
 /* Orders lots as they are spent: soonest-expiring first, never-expiring last; equal dates by
  * age (lower id first). */
 void pt_lots_sort(pt_lot *lots, int n);
+/* Moves the lots whose id is among ids to the front, each group keeping its order: a
+ * refund's clawback takes back the points its order earned before any others. */
+void pt_lots_prefer(pt_lot *lots, int n, const int64_t *ids, int nids);
 /* Takes up to amount from lots in their order: takes[i] gets what lots[i] gives. Returns what
  * was taken in all, which is less than amount only when the lots run out. */
 int64_t pt_lots_take(const pt_lot *lots, int n, int64_t amount, int64_t *takes);

@@ -55,9 +55,10 @@ typedef struct {
 } post_args;
 
 /* Takes -p->points from the member's unexpired lots, recording each lot's part. */
-static int take_from_lots(pt_db *db, pt_arena *a, const pt_points_rules *rules, int64_t member_id,
-                          int64_t entry_id, int64_t amount, pt_err *err)
+static int take_from_lots(pt_db *db, pt_arena *a, const pt_points_rules *rules, const pt_posting *p,
+                          int64_t entry_id, pt_err *err)
 {
+	int64_t member_id = p->member_id, amount = -p->points;
 	pt_lot_row *rows;
 	int n;
 	char today[11];
@@ -73,6 +74,7 @@ static int take_from_lots(pt_db *db, pt_arena *a, const pt_points_rules *rules, 
 		if (!pt_lot_expired(rows[i].expires_on, today))
 			lots[k++] = (pt_lot){rows[i].id, rows[i].remaining, rows[i].expires_on};
 	pt_lots_sort(lots, k);
+	pt_lots_prefer(lots, k, p->prefer_lots, p->nprefer);
 	pt_lots_take(lots, k, amount, takes);
 	for (int i = 0; i < k; i++)
 		if (takes[i] &&
@@ -167,7 +169,7 @@ static int post_tx(pt_db *db, void *arg, pt_err *err)
 		                       now, &lot_id, err) != 0 ||
 		    (settle && pt_repo_lot_move(db, p->member_id, lot_id, entry_id, -settle, err)))
 			return -1;
-	} else if (take_from_lots(db, a, x->rules, p->member_id, entry_id, -p->points, err) != 0) {
+	} else if (take_from_lots(db, a, x->rules, p, entry_id, err) != 0) {
 		return -1;
 	}
 	*x->out = (pt_posted){.entry_id = entry_id, .balance = new_balance, .spendable = spendable};

@@ -38,6 +38,9 @@ typedef struct {
 	 * of forming a new one; the shares' points add up to points. */
 	const int64_t *return_lots, *return_points;
 	int nreturn;
+	/* A debit takes from these lots first (a refund's clawback: those its order earned). */
+	const int64_t *prefer_lots;
+	int nprefer;
 	/* The member's balance and spendable points, when the caller holds the member's row
 	 * (locked and read in this transaction, or as its last posting left them): not read
 	 * again. */

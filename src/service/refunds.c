@@ -243,13 +243,19 @@ static int refund_tx(pt_db *db, void *arg, pt_err *err)
 		    return_points(db, ctx, &rules, &o, r.points_returned, &posted, err) != 0)
 			return -1;
 		if (r.points_clawback > 0) {
+			int64_t *earned;
+			int nearned;
+			if (pt_repo_order_earned_lots(db, a, o.id, &earned, &nearned, err) != 0)
+				return -1;
 			pt_posting claw = {.kind = "refund_clawback",
 			                   .account = "issued",
 			                   .member_id = o.member_id,
 			                   .store_id = o.store_id,
 			                   .order_id = o.id,
 			                   .points = -r.points_clawback,
-			                   .allow_negative = true};
+			                   .allow_negative = true,
+			                   .prefer_lots = earned,
+			                   .nprefer = nearned};
 			if (pt_svc_points_post(ctx, &rules, &claw, &posted, err) != 0)
 				return -1;
 		}

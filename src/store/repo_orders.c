@@ -251,6 +251,21 @@ int pt_repo_order_lot_shares(pt_db *db, pt_arena *a, int64_t order_id, const cha
 	return 0;
 }
 
+int pt_repo_order_earned_lots(pt_db *db, pt_arena *a, int64_t order_id, int64_t **ids, int *n,
+                              pt_err *err)
+{
+	pt_val v = PT_INT(order_id);
+	pt_rows r;
+	if (pt_db_query(
+	        db, a,
+	        "SELECT l.id FROM point_transfers t JOIN point_entries e ON e.transfer_id = "
+	        "t.id JOIN point_lots l ON l.entry_id = e.id WHERE t.order_id = $1 AND "
+	        "t.kind = 'earn' AND l.remaining > 0",
+	        &v, 1, &r, err) != 0)
+		return -1;
+	return pt_rows_ids(a, &r, ids, n, err);
+}
+
 int pt_repo_pricing_generation(pt_db *db, pt_arena *a, int64_t *generation, pt_err *err)
 {
 	pt_rows r;

@@ -71,5 +71,8 @@ int pt_repo_member_for_sale(pt_db *db, pt_arena *a, int64_t member_id, pt_member
 
 int pt_repo_order_lot_shares(pt_db *db, pt_arena *a, int64_t order_id, const char *kind,
                              pt_lot_share **out, int *n, pt_err *err);
+/* The lots the order's earn postings formed that still hold points. */
+int pt_repo_order_earned_lots(pt_db *db, pt_arena *a, int64_t order_id, int64_t **ids, int *n,
+                              pt_err *err);
 
 #endif

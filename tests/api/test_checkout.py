@@ -769,6 +769,21 @@ def refund_coupon_and_clawback_edges(ctx):
         eq(member(ctx, m["id"])["points_expiring"], before, "both lots whole again")
         patron_check(ctx)
 
+    with ctx.case("a clawback takes back the points the order earned, not older ones"):
+        set_clock(ctx, t0)
+        m = new_member(ctx)
+        credit(ctx, m["id"], 300)
+        before = member(ctx, m["id"])["points_expiring"]
+        set_clock(ctx, t0 + datetime.timedelta(days=5))
+        c = sell(ctx, basket(store, one(p), m["id"]))
+        eq([e["points"] for e in member(ctx, m["id"])["points_expiring"]], [300, 150],
+           "the older lot and the one the sale earned")
+        r = expect(refund(ctx, c["order_id"], {}), 201)
+        eq(r["points_clawback"], 150, "points taken back")
+        eq(member(ctx, m["id"])["points_expiring"], before,
+           "the older lot untouched, as before the sale")
+        patron_check(ctx)
+
     with ctx.case("points returned to a lot that has expired since: expired"):
         m = new_member(ctx)
         credit(ctx, m["id"], 300)

@@ -91,6 +91,29 @@ static void lots_spend_soonest_expiring_first(void **state)
 	assert_int_equal(pt_lots_take(lots, 0, 5, takes), 0);
 }
 
+static void preferred_lots_come_first_in_their_order(void **state)
+{
+	(void)state;
+	pt_lot lots[] = {{1, 10, "2030-01-01"},
+	                 {2, 20, "2030-02-01"},
+	                 {3, 30, "2030-03-01"},
+	                 {4, 40, "2030-04-01"},
+	                 {5, 50, NULL}};
+	const int64_t prefer[] = {5, 3, 99};
+	pt_lots_prefer(lots, 5, prefer, 3);
+	const int64_t order[] = {3, 5, 1, 2, 4};
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(lots[i].id, order[i]);
+	int64_t takes[5];
+	assert_int_equal(pt_lots_take(lots, 5, 85, takes), 85);
+	assert_int_equal(takes[0], 30);
+	assert_int_equal(takes[1], 50);
+	assert_int_equal(takes[2], 5);
+	pt_lots_prefer(lots, 5, NULL, 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(lots[i].id, order[i]);
+}
+
 static void checked_sums(void **state)
 {
 	(void)state;
@@ -111,6 +134,7 @@ int main(void)
 	    cmocka_unit_test(expired_through_the_end_of_the_day),
 	    cmocka_unit_test(business_time_zone),
 	    cmocka_unit_test(lots_spend_soonest_expiring_first),
+	    cmocka_unit_test(preferred_lots_come_first_in_their_order),
 	    cmocka_unit_test(checked_sums),
 	};
 	return cmocka_run_group_tests_name("points", tests, NULL, NULL);
