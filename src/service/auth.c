@@ -423,10 +423,40 @@ int pt_svc_api_key_create(pt_ctx *ctx, const pt_api_key_input *in, pt_api_key *o
 	return pt_db_tx(ctx->db, true, key_create_tx, &k, err);
 }
 
+/* A caller limited to some stores sees and revokes only the keys of those stores: a key
+ * without a store works in every store, so it is outside them. */
+static bool key_visible(const pt_ctx *ctx, const pt_api_key *k)
+{
+	return !ctx->nstores || (k->store_id && pt_ctx_store_ok(ctx, k->store_id));
+}
+
 int pt_svc_api_key_list(pt_ctx *ctx, int64_t after_id, int limit, pt_api_key **out, int *n,
                         pt_err *err)
 {
-	return pt_repo_api_key_list(ctx->db, ctx->arena, after_id, limit, out, n, err);
+	if (!ctx->nstores)
+		return pt_repo_api_key_list(ctx->db, ctx->arena, after_id, limit, out, n, err);
+	enum { BATCH = 200 };
+	pt_api_key *mine = pt_arena_alloc(ctx->arena, sizeof(pt_api_key) * (size_t)(limit + 1));
+	int k = 0;
+	if (!mine)
+		return pt_err_oom(err);
+	for (;;) {
+		pt_api_key *rows;
+		int got;
+		if (pt_repo_api_key_list(ctx->db, ctx->arena, after_id, BATCH, &rows, &got, err) !=
+		    0)
+			return -1;
+		for (int i = 0; i < got && k < limit; i++) {
+			after_id = rows[i].id;
+			if (key_visible(ctx, &rows[i]))
+				mine[k++] = rows[i];
+		}
+		if (got < BATCH || k == limit)
+			break;
+	}
+	*out = mine;
+	*n = k;
+	return 0;
 }
 
 int pt_svc_api_key_get(pt_ctx *ctx, int64_t id, pt_api_key *out, pt_err *err)
@@ -434,7 +464,7 @@ int pt_svc_api_key_get(pt_ctx *ctx, int64_t id, pt_api_key *out, pt_err *err)
 	bool found = false;
 	if (pt_repo_api_key_by_id(ctx->db, ctx->arena, id, out, &found, err) != 0)
 		return -1;
-	if (!found)
+	if (!found || !key_visible(ctx, out))
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "no API key %lld",
 		                  "API 密钥 %lld 不存在", (long long)id);
 	return 0;

@@ -47,7 +47,7 @@ ROLE_PERMS = {
     "owner": set(PERMS),
     "manager": READS | {"members.write", "members.pii", "points.adjust", "products.write",
                         "stock.write", "coupons.write", "promotions.write", "checkout",
-                        "refunds", "staff.manage"},
+                        "refunds", "staff.manage", "api_keys.manage"},
     "cashier": READS | {"members.write", "checkout", "refunds"},
     "auditor": READS | {"audit.read", "metrics.read"},
 }
@@ -571,6 +571,27 @@ def store_scope(ctx):
         check(w.cashier["id"] in listed, f"store A's cashier missing from the list: {listed}")
         same_db(ctx, before, "refused staff changes")
         expect(ctx.login(w.cashier_b["username"], w.cashier_b_pw).get(f"{API}/me"), 200)
+    with ctx.case("API keys: a manager of store A makes keys for A, sees and revokes only A's"):
+        everywhere = ctx.key(["members.read"], name="everywhere", via=w.s_owner)[1]
+        of_b = expect(w.s_owner.post(f"{API}/api-keys", {
+            "name": "pos B", "store_id": w.b, "scopes": ["members.read"]}), 201)
+        mine = expect(w.s_manager.post(f"{API}/api-keys", {
+            "name": "pos A2", "store_id": w.a, "scopes": ["members.read", "checkout"]}), 201)
+        listed = {k["id"] for k in ctx.walk(f"{API}/api-keys", client=w.s_manager)}
+        check(mine["id"] in listed and w.pos_key["id"] in listed,
+              f"store A's keys missing from manager A's list: {listed}")
+        check(everywhere["id"] not in listed and of_b["id"] not in listed,
+              f"keys outside store A in manager A's list: {listed}")
+        eq(ctx.walk(f"{API}/api-keys", limit=1, client=w.s_manager),
+           ctx.walk(f"{API}/api-keys", client=w.s_manager), "walked with limit=1")
+        keys_before = ctx.walk(f"{API}/api-keys", client=w.s_owner)
+        for k in (everywhere, of_b):
+            expect_error(w.s_manager.delete(f"{API}/api-keys/{k['id']}"), 404, "not_found")
+        eq(ctx.walk(f"{API}/api-keys", client=w.s_owner), keys_before, "keys after refusals")
+        expect(ctx.client(token=of_b["key"]).get(f"{M}/{w.member_b['id']}"), 200)
+        expect(w.s_manager.delete(f"{API}/api-keys/{mine['id']}"), 204)
+        expect_error(ctx.client(token=mine["key"]).get(f"{M}/{w.member_b['id']}"), 401,
+                     "unauthenticated")
 
 
 @group.test

@@ -14,7 +14,7 @@ export default {
   noPerms: 'No permissions',
   desc: {
     owner: 'Owner: everything, including points rules, security settings, staff and roles.',
-    manager: 'Manager: runs the stores day to day: members, products and stock, coupons and promotions, sales and refunds, staff.',
+    manager: 'Manager: runs the stores day to day: members, products and stock, coupons and promotions, sales and refunds, staff, API keys.',
     cashier: 'Cashier: checks out, refunds, registers members, sees products, stock and orders.',
     auditor: 'Auditor: reads members, orders, points and the audit log; changes nothing.',
   },
