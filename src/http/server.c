@@ -689,6 +689,19 @@ static void enqueue(work_queue *q, request *r)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* A query parameter holding a NUL (%00) would read as cut short (q=%00 as no q at all). */
+static enum MHD_Result find_nul(void *cls, enum MHD_ValueKind kind, const char *key,
+                                size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	const char **bad = cls;
+	if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+		*bad = key;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result dispatch(request *r)
 {
 	pt_req *req = &r->req;
@@ -709,6 +722,13 @@ static enum MHD_Result dispatch(request *r)
 		pt_err_set(&err, PT_INVALID_ARGUMENT, "Host",
 		           "this server does not answer for that host name",
 		           "本服务器不响应该主机名");
+		return send_error(r, &err, NULL);
+	}
+	const char *nul_in = NULL;
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, find_nul, &nul_in);
+	if (nul_in) {
+		pt_err_set(&err, PT_INVALID_ARGUMENT, nul_in,
+		           "a query parameter holds a NUL character", "查询参数含有 NUL 字符");
 		return send_error(r, &err, NULL);
 	}
 	if (pt_static_path(req->path)) {

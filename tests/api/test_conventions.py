@@ -366,6 +366,12 @@ def odd_requests_are_refused_not_crashed(ctx):
             fail("no answer within 5 s to a request with a 60 KB header")
         except OSError:
             pass  # refusing it by closing the connection is fine
+    with ctx.case("a NUL in a query parameter is refused, not read as cut short"):
+        for path, field in [(f"{API}/members?q=%00", "q"), (f"{API}/members?q=ab%00cd", "q"),
+                            (f"{API}/members?limit=%00", "limit"),
+                            (f"{API}/members/lookup?phone=%00", "phone"),
+                            (f"{API}/orders?store_id=1%00", "store_id")]:
+            expect_error(c.get(path), 400, "invalid_argument", field)
     check(ctx.inst.alive(), "the server died")
     expect(ctx.anon.get("/healthz"), 200)
 
