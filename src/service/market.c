@@ -52,6 +52,36 @@ static int check_id_list(pt_db *db, pt_arena *a, const char *json_ids, const cha
 	return rc;
 }
 
+/* A caller limited to some stores makes promotions and coupons for those stores only: with
+ * store_ids given, each one of them (an empty list means every store). */
+static int check_store_scope(const pt_ctx *ctx, const char *json_ids, const char *what, pt_err *err)
+{
+	if (!ctx->nstores)
+		return 0;
+	json_error_t e;
+	json_t *ids = json_loads(json_ids ? json_ids : "[]", 0, &e);
+	int rc = 0;
+	bool promotion = strcmp(what, "promotion") == 0;
+	if (json_array_size(ids) == 0 && promotion)
+		rc = pt_err_set(err, PT_PERMISSION_DENIED, "store_ids",
+		                "a promotion you make applies in your stores only: give store_ids",
+		                "您创建的促销只能用于您管理的门店：请提供 store_ids");
+	else if (json_array_size(ids) == 0)
+		rc = pt_err_set(
+		    err, PT_PERMISSION_DENIED, "store_ids",
+		    "a coupon template you make applies in your stores only: give store_ids",
+		    "您创建的优惠券模板只能用于您管理的门店：请提供 store_ids");
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v)
+	{
+		if (rc == 0 && !pt_ctx_store_ok(ctx, json_integer_value(v)))
+			rc = pt_svc_store_hidden(json_integer_value(v), err);
+	}
+	json_decref(ids);
+	return rc;
+}
+
 typedef struct {
 	pt_ctx *ctx;
 	const pt_coupon_template *in;
@@ -61,7 +91,8 @@ typedef struct {
 static int template_tx(pt_db *db, void *arg, pt_err *err)
 {
 	template_args *x = arg;
-	if (check_id_list(db, x->ctx->arena, x->in->store_ids, "store_ids", err) != 0)
+	if (check_store_scope(x->ctx, x->in->store_ids, "template", err) != 0 ||
+	    check_id_list(db, x->ctx->arena, x->in->store_ids, "store_ids", err) != 0)
 		return -1;
 	*x->out = *x->in;
 	x->out->created_at = pt_clock_now_ms();
@@ -261,7 +292,8 @@ static int check_promotion_ids(pt_db *db, pt_arena *a, const pt_promotion *p, pt
 static int promo_create_tx(pt_db *db, void *arg, pt_err *err)
 {
 	promo_args *x = arg;
-	if (check_promotion_ids(db, x->ctx->arena, x->in, err) != 0)
+	if (check_store_scope(x->ctx, x->in->store_ids, "promotion", err) != 0 ||
+	    check_promotion_ids(db, x->ctx->arena, x->in, err) != 0)
 		return -1;
 	*x->out = *x->in;
 	x->out->created_at = x->out->updated_at = pt_clock_now_ms();
@@ -303,6 +335,12 @@ static int promo_patch_tx(pt_db *db, void *arg, pt_err *err)
 	/* Lists the patch leaves as they are stay valid even if a tier in them was deleted. */
 	pt_arena *a = x->ctx->arena;
 	const pt_promotion *was = x->in, *p = x->out;
+	/* Not one a store-limited caller could have made: as if it were not there. */
+	if (x->ctx->nstores && check_store_scope(x->ctx, was->store_ids, "promotion", err) != 0)
+		return pt_err_set(err, PT_NOT_FOUND, NULL, "no promotion %lld", "促销 %lld 不存在",
+		                  (long long)x->id);
+	if (check_store_scope(x->ctx, p->store_ids, "promotion", err) != 0)
+		return -1;
 	if ((!same_text(p->store_ids, was->store_ids) &&
 	     check_id_list(db, a, p->store_ids, "store_ids", err) != 0) ||
 	    (!same_text(p->tier_ids, was->tier_ids) &&

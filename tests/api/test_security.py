@@ -571,6 +571,31 @@ def store_scope(ctx):
         check(w.cashier["id"] in listed, f"store A's cashier missing from the list: {listed}")
         same_db(ctx, before, "refused staff changes")
         expect(ctx.login(w.cashier_b["username"], w.cashier_b_pw).get(f"{API}/me"), 200)
+    with ctx.case("promotions and coupon templates: a manager of store A makes them for A"):
+        promo = {"name": "本店满减", "kind": "spend_threshold",
+                 "levels": [{"min_spend": 10000, "off": 100}],
+                 "starts_at": "2090-01-01T00:00:00Z", "ends_at": "2090-02-01T00:00:00Z"}
+        tmpl = {"name": "本店券", "kind": "amount_off", "value": 100, "valid_days": 30}
+        promos_before = ctx.walk(f"{API}/promotions", client=w.s_owner)
+        templates_before = ctx.walk(f"{API}/coupon-templates", client=w.s_owner)
+        for path, body in [(f"{API}/promotions", promo), (f"{API}/coupon-templates", tmpl)]:
+            expect_error(w.s_manager.post(path, body), 403, "permission_denied", "store_ids")
+            expect_error(w.s_manager.post(path, dict(body, store_ids=[])), 403,
+                         "permission_denied", "store_ids")
+            expect_error(w.s_manager.post(path, dict(body, store_ids=[w.a, w.b])), 404,
+                         "not_found")
+        expect_error(w.s_manager.patch(f"{API}/promotions/{w.promo['id']}", {"name": "改"}),
+                     404, "not_found")
+        eq(ctx.walk(f"{API}/promotions", client=w.s_owner), promos_before, "promotions")
+        eq(ctx.walk(f"{API}/coupon-templates", client=w.s_owner), templates_before,
+           "coupon templates")
+        mine = expect(w.s_manager.post(f"{API}/promotions", dict(promo, store_ids=[w.a])), 201)
+        expect_error(w.s_manager.patch(f"{API}/promotions/{mine['id']}", {"store_ids": []}),
+                     403, "permission_denied", "store_ids")
+        expect_error(w.s_manager.patch(f"{API}/promotions/{mine['id']}",
+                                       {"store_ids": [w.b]}), 404, "not_found")
+        expect(w.s_manager.patch(f"{API}/promotions/{mine['id']}", {"name": "本店满减 2"}), 200)
+        expect(w.s_manager.post(f"{API}/coupon-templates", dict(tmpl, store_ids=[w.a])), 201)
     with ctx.case("API keys: a manager of store A makes keys for A, sees and revokes only A's"):
         everywhere = ctx.key(["members.read"], name="everywhere", via=w.s_owner)[1]
         of_b = expect(w.s_owner.post(f"{API}/api-keys", {
