@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "service/setup.h"
+#include "store/repo.h"
 #include "util/clock.h"
 #include "util/keys.h"
 
@@ -154,8 +157,50 @@ static int write_sum(const char *path, const char *hex, pt_err *err)
 	return rc;
 }
 
+/* A database patron init made: a backup of anything else, or a restore of it, is refused. */
+static int patron_database(pt_db *db, const char *what, pt_err *err)
+{
+	pt_arena *a = pt_arena_new();
+	int version = 0, latest = 0;
+	pt_err ignored = {0};
+	int rc = a ? pt_repo_schema_version(db, a, &version, &latest, &ignored) : -1;
+	pt_arena_free(a);
+	if (rc != 0 || version < 1)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
+		                  "%s is not a Patron database (no schema: was patron init run?)",
+		                  "%s 不是 Patron 数据库（没有表结构：是否运行过 patron init？）",
+		                  what);
+	return 0;
+}
+
+/* A backup is written to a new file only, in a directory that exists: never over the
+ * database, its WAL or an older backup. */
+static int new_file(const char *path, pt_err *err)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		return pt_err_set(
+		    err, PT_CONFLICT, NULL,
+		    "%s already exists: a backup never writes over a file; choose a new "
+		    "name",
+		    "%s 已存在：备份不会覆盖已有文件；请换一个文件名", path);
+	char *copy = strdup(path);
+	if (!copy)
+		return pt_err_oom(err);
+	const char *dir = dirname(copy);
+	int rc = stat(dir, &st) == 0 && S_ISDIR(st.st_mode)
+	             ? 0
+	             : pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
+	                          "the directory %s does not exist: create it first",
+	                          "目录 %s 不存在：请先创建", dir);
+	free(copy);
+	return rc;
+}
+
 int pt_svc_backup(pt_db *db, const char *path, bool encrypt, char sha256_hex[65], pt_err *err)
 {
+	if (new_file(path, err) != 0 || patron_database(db, "the database", err) != 0)
+		return -1;
 	char *plain = encrypt ? with_suffix(path, ".plain") : NULL;
 	if (encrypt && !plain)
 		return pt_err_oom(err);
@@ -198,8 +243,55 @@ static int verify_sum(const char *in, pt_err *err)
 	return 0;
 }
 
-int pt_svc_restore(const char *db_url, const char *in, pt_err *err)
+static int check_db(pt_db *db, const char *what, FILE *report, long *problems, pt_err *err)
 {
+	if (patron_database(db, what, err) != 0 || pt_repo_migrate(db, err) != 0 ||
+	    pt_svc_check(db, report, problems, err) != 0)
+		return -1;
+	if (*problems)
+		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
+		                  "%s does not pass patron check (%ld problem(s), above)",
+		                  "%s 未通过 patron check（%ld 个问题，见上）", what, *problems);
+	return 0;
+}
+
+/* A SQLite backup is checked whole, as patron check does (migrated first, when an older
+ * version made it), before it replaces anything. */
+static int check_copy(const char *copy, FILE *report, long *problems, pt_err *err)
+{
+	char *url = malloc(strlen(copy) + sizeof("sqlite:"));
+	if (!url)
+		return pt_err_oom(err);
+	sprintf(url, "sqlite:%s", copy);
+	pt_db *db = NULL;
+	int rc = pt_db_open(&db, url, err);
+	if (rc == 0)
+		rc = check_db(db, "the backup", report, problems, err);
+	pt_db_close(db);
+	free(url);
+	if (rc != 0) {
+		char why[sizeof(err->msg_en)];
+		snprintf(why, sizeof(why), "%s", err->msg_en);
+		pt_err_set(err, PT_INVALID_ARGUMENT, NULL, "%s; nothing was replaced",
+		           "%s；未替换任何数据", why);
+	}
+	return rc;
+}
+
+/* PostgreSQL loads into an empty database: there it is checked after loading. */
+static int check_restored(const char *db_url, FILE *report, long *problems, pt_err *err)
+{
+	pt_db *db = NULL;
+	int rc = pt_db_open(&db, db_url, err);
+	if (rc == 0)
+		rc = check_db(db, "the restored database", report, problems, err);
+	pt_db_close(db);
+	return rc;
+}
+
+int pt_svc_restore(const char *db_url, const char *in, FILE *report, long *problems, pt_err *err)
+{
+	*problems = 0;
 	if (verify_sum(in, err) != 0)
 		return -1;
 	FILE *f = fopen(in, "rb");
@@ -236,11 +328,15 @@ int pt_svc_restore(const char *db_url, const char *in, pt_err *err)
 		rc = ok && !ferror(f) ? 0 : io_error(err, copy);
 	}
 	fclose(f);
+	if (rc == 0 && file)
+		rc = check_copy(copy, report, problems, err);
 	if (rc == 0)
 		rc = pt_db_restore(db_url, copy, err);
 	else if (copy)
 		unlink(copy);
 	free(copy);
+	if (rc == 0 && !file)
+		rc = check_restored(db_url, report, problems, err);
 	return rc;
 }
 

@@ -2,6 +2,7 @@
 #define PT_SERVICE_BACKUP_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "store/db.h"
 
@@ -14,10 +15,12 @@
 /* patron backup OUT: an online copy while the server runs. sha256_hex gets 64 hex digits. */
 int pt_svc_backup(pt_db *db, const char *path, bool encrypt, char sha256_hex[65], pt_err *err);
 
-/* patron restore IN: IN must match IN.sha256 and decrypt whole (with the key file it was made
- * under); then pt_db_restore puts it in place of the database at db_url. Nothing is replaced
- * when any check fails. */
-int pt_svc_restore(const char *db_url, const char *in, pt_err *err);
+/* patron restore IN: IN must match IN.sha256, decrypt whole (with the key file it was made
+ * under) and be a Patron database that passes patron check (its report to report); then
+ * pt_db_restore puts it in place of the database at db_url. Nothing is replaced when any
+ * check fails. On PostgreSQL, which loads into an empty database, the check follows the
+ * load. */
+int pt_svc_restore(const char *db_url, const char *in, FILE *report, long *problems, pt_err *err);
 
 /* serve's scheduled backup: dir/patron-YYYYMMDDTHHMMSSZ.db (.sql for PostgreSQL), then the
  * oldest of them beyond keep are removed. *written gets the new file's path (malloc'd). */

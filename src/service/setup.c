@@ -161,6 +161,17 @@ int pt_svc_check(pt_db *db, FILE *out, long *problems, pt_err *err)
 		        (long long)bad_members);
 		*problems += bad_members;
 	}
+	int64_t unreadable = 0;
+	if (rc == 0)
+		rc = pt_repo_check_pii(db, a, &unreadable, err);
+	if (rc == 0 && unreadable) {
+		fprintf(
+		    out,
+		    "members: the key file cannot open %lld of the first members' personal data "
+		    "(a key file of another database?)\n",
+		    (long long)unreadable);
+		*problems += unreadable;
+	}
 	pt_ledger_check lc;
 	if (rc == 0)
 		rc = pt_repo_check_ledger(db, a, &lc, err);

@@ -152,6 +152,8 @@ int pt_repo_member_erase(pt_db *db, int64_t id, int64_t now, pt_err *err);
 
 /* Checks for `patron check`: each returns the number of problems found and logs them. */
 int pt_repo_check_members(pt_db *db, pt_arena *a, int64_t *problems, pt_err *err);
+/* Of the first 200 members' phone numbers, how many the loaded key file cannot open. */
+int pt_repo_check_pii(pt_db *db, pt_arena *a, int64_t *unreadable, pt_err *err);
 
 /* ---- Points ---- */
 

@@ -304,6 +304,20 @@ int pt_repo_check_members(pt_db *db, pt_arena *a, int64_t *problems, pt_err *err
 	return 0;
 }
 
+int pt_repo_check_pii(pt_db *db, pt_arena *a, int64_t *unreadable, pt_err *err)
+{
+	pt_rows r;
+	*unreadable = 0;
+	if (pt_db_query(db, a,
+	                "SELECT phone FROM members WHERE phone IS NOT NULL ORDER BY id LIMIT 200",
+	                NULL, 0, &r, err) != 0)
+		return -1;
+	for (int i = 0; i < r.nrows; i++)
+		if (!pt_keys_open(a, "members.phone", pt_rows_get(&r, i, 0)))
+			(*unreadable)++;
+	return 0;
+}
+
 int pt_repo_member_reseal(pt_db *db, pt_arena *a, int64_t after_id, int limit, int64_t *last,
                           int *n, pt_err *err)
 {

@@ -215,6 +215,95 @@ def damaged_backups_are_refused(ctx):
 
 
 @group.test
+def backup_never_writes_over_a_file(ctx):
+    """OUT that exists (another file, or the live database itself) or lies in a missing
+    directory is refused, and nothing is written; a database that is not there is not made."""
+    some_activity(ctx)
+    keep = os.path.join(ctx.inst.workdir, "exists.backup")
+    with open(keep, "wb") as f:
+        f.write(b"keep me")
+    outs = {"a file that exists": keep,
+            "a missing directory": os.path.join(ctx.inst.workdir, "nowhere", "b.backup")}
+    if ctx.inst.db.kind == "sqlite":
+        live = ctx.inst.db.url.split(":", 1)[1]
+        outs["the live database"] = live
+        outs["its WAL"] = live + "-wal"
+        before = os.stat(live).st_ino
+    for label, out in outs.items():
+        with ctx.case(label):
+            r = ctx.inst.cli("backup", out)
+            check(r.returncode != 0, f"backup wrote over {out}: {r.stdout}")
+            check(r.stderr.startswith("patron: "), f"no clear message: {r.stderr!r}")
+    with open(keep, "rb") as f:
+        eq(f.read(), b"keep me", "the existing file")
+    check(not os.path.exists(os.path.dirname(outs["a missing directory"])), "made a directory")
+    if ctx.inst.db.kind == "sqlite":
+        eq(os.stat(live).st_ino, before, "the live database file")
+    m = some_activity(ctx)
+    expect(ctx.api.get(f"{API}/members/{m['id']}"), 200)
+    if ctx.inst.db.kind == "sqlite":
+        with ctx.case("a database that is not there"):
+            missing = os.path.join(ctx.inst.workdir, "missing.db")
+            r = subprocess.run([ctx.inst.cfg.patron, "backup",
+                                os.path.join(ctx.inst.workdir, "m.backup"),
+                                "--db", f"sqlite:{missing}"],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode != 0, f"backed up a database that is not there: {r.stdout}")
+            check(not os.path.exists(missing), "backup created the database")
+
+
+@group.test
+def restore_refuses_what_is_not_this_shops_database(ctx):
+    """SQLite: an empty or foreign SQLite file, or a backup opened with another database's
+    key file, fails its check before anything is replaced."""
+    if ctx.inst.db.kind != "sqlite":
+        return
+    some_activity(ctx)
+    good, _ = backup(ctx, "good.backup")
+    target = fresh_target(ctx)
+
+    def sqlite_file(name, sql):
+        p = os.path.join(ctx.inst.workdir, name)
+        db = sqlite3.connect(p)
+        db.executescript(sql)
+        db.close()
+        with open(p, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        with open(p + ".sha256", "w") as f:
+            f.write(f"{digest}  {name}\n")
+        return p
+
+    path_ = target.url.split(":", 1)[1]
+    try:
+        for label, p in [("an empty SQLite database", sqlite_file("empty.backup", "")),
+                         ("another program's database",
+                          sqlite_file("foreign.backup", "CREATE TABLE t (x); INSERT INTO t "
+                                                        "VALUES (1);"))]:
+            with ctx.case(label):
+                r = restore(ctx, p, target)
+                check(r.returncode != 0, f"restore accepted it: {r.stdout}")
+                check("nothing was replaced" in r.stderr, f"message: {r.stderr!r}")
+                check(not os.path.exists(path_), "a refused restore wrote the database")
+        with ctx.case("another database's key file"):
+            other = os.path.join(ctx.inst.workdir, "other-" + uuid.uuid4().hex[:6])
+            os.makedirs(other)
+            r = subprocess.run([ctx.inst.cfg.patron, "init", "--db", f"sqlite:{other}/o.db",
+                                "--owner-password", "a long enough pass phrase 42"],
+                               capture_output=True, text=True, timeout=60)
+            eq(r.returncode, 0, f"init: {r.stderr}")
+            with open(f"{other}/o.db.key", "rb") as f, open(path_ + ".key", "wb") as g:
+                g.write(f.read())
+            r = restore(ctx, good, target)
+            check(r.returncode != 0, f"restored with the wrong key file: {r.stdout}")
+            check("key file" in r.stdout + r.stderr, f"message: {r.stdout!r} {r.stderr!r}")
+            check(not os.path.exists(path_), "a refused restore wrote the database")
+        leftovers = [f for f in os.listdir(os.path.dirname(path_)) if ".restoring" in f]
+        eq(leftovers, [], "temporary copies left behind")
+    finally:
+        target.drop()
+
+
+@group.test
 def restore_refuses_a_database_in_use(ctx):
     path, _ = backup(ctx, "inuse.backup")
     r = restore(ctx, path, ctx.inst.db)
