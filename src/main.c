@@ -176,6 +176,10 @@ static int cmd_check(void)
 	pt_db *db;
 	if (pt_db_open(&db, pt_settings.db, &err) != 0)
 		return fail(&err);
+	/* With the key file, members' personal data is checked to open too. */
+	pt_err no_keys = {0};
+	if (!pt_keys_loaded() && pt_keys_load(key_path(), false, &no_keys) != 0)
+		printf("check: %s; members' personal data not checked\n", no_keys.msg_en);
 	long problems = 0;
 	int rc = pt_svc_check(db, stdout, &problems, &err);
 	pt_db_close(db);

@@ -7,6 +7,7 @@
 #include "service/members.h"
 #include "store/repo.h"
 #include "util/clock.h"
+#include "util/keys.h"
 
 int pt_svc_init_owner(pt_db *db, const char *username, const char *password, pt_err *err)
 {
@@ -162,7 +163,7 @@ int pt_svc_check(pt_db *db, FILE *out, long *problems, pt_err *err)
 		*problems += bad_members;
 	}
 	int64_t unreadable = 0;
-	if (rc == 0)
+	if (rc == 0 && pt_keys_loaded())
 		rc = pt_repo_check_pii(db, a, &unreadable, err);
 	if (rc == 0 && unreadable) {
 		fprintf(
