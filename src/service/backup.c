@@ -292,6 +292,11 @@ static int check_restored(const char *db_url, FILE *report, long *problems, pt_e
 int pt_svc_restore(const char *db_url, const char *in, FILE *report, long *problems, pt_err *err)
 {
 	*problems = 0;
+	struct stat st;
+	if (stat(in, &st) != 0 || !S_ISREG(st.st_mode))
+		return pt_err_set(err, PT_INVALID_ARGUMENT, NULL,
+		                  "%s is not a backup file (missing, or not a regular file)",
+		                  "%s 不是备份文件（不存在，或不是普通文件）", in);
 	if (verify_sum(in, err) != 0)
 		return -1;
 	FILE *f = fopen(in, "rb");

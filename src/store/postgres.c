@@ -814,8 +814,11 @@ static int pg_restore(const char *target, const char *copy_path, pt_err *err)
 	pt_rows r;
 	int rc = a ? pg_open(&c, target, err) : pt_err_oom(err);
 	if (rc == 0)
-		rc = pg_query(c, a, "SELECT to_regclass('public.members') IS NOT NULL", NULL, 0, &r,
-		              err);
+		rc =
+		    pg_query(c, a,
+		             "SELECT CASE WHEN to_regclass('public.members') IS NULL THEN 0 ELSE 1 "
+		             "END",
+		             NULL, 0, &r, err);
 	if (rc == 0 && pt_rows_int(&r, 0, 0))
 		rc = pt_err_set(
 		    err, PT_CONFLICT, "db",
@@ -829,6 +832,7 @@ static int pg_restore(const char *target, const char *copy_path, pt_err *err)
 		char *argv[] = {"psql",     "-X",
 		                "-q",       "--single-transaction",
 		                "-v",       "ON_ERROR_STOP=1",
+		                "-o",       "/dev/null",
 		                "-f",       (char *)copy_path,
 		                "--dbname", (char *)target,
 		                NULL};

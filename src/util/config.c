@@ -49,7 +49,7 @@ static const setting table[] = {
     {"owner_username", STR(owner_username), "owner", 0, 0, "init",
      "username of the owner account that init creates"},
     {"owner_password", STR(owner_password), "", 0, 0, "init",
-     "its password (at least 8 characters); generated and printed once when empty"},
+     "its password (12 to 128 characters); generated and printed once when empty"},
     {"demo", BOOL(demo), "false", 0, 0, "init",
      "also create a demo business: 3 stores and 10,000 members"},
     {"tls_cert", STR(tls_cert), "", 0, 0, "serve",

@@ -308,6 +308,8 @@ def restore_refuses_a_database_in_use(ctx):
     path, _ = backup(ctx, "inuse.backup")
     r = restore(ctx, path, ctx.inst.db)
     check(r.returncode != 0, "restored over the database the server is using")
+    why = "is in use" if ctx.inst.db.kind == "sqlite" else "already holds Patron's tables"
+    check(why in r.stderr, f"not a clear refusal: {r.stderr!r}")
     expect(ctx.api.get(f"{API}/stores"), 200)
 
 
