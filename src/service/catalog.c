@@ -1,4 +1,5 @@
 #include "service/catalog.h"
+#include "service/audit.h"
 
 #include <string.h>
 
@@ -35,7 +36,9 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 	x->out->created_at = x->out->updated_at = pt_clock_now_ms();
 	if (pt_repo_product_insert(db, x->ctx->arena, x->out, &x->out->id, err) != 0)
 		return explain_conflict(err, x->out);
-	return 0;
+	return pt_svc_audit(
+	    x->ctx, "product.create", "product", x->out->id,
+	    json_pack("{s:s, s:I}", "sku", x->out->sku, "price", (json_int_t)x->out->price), err);
 }
 
 int pt_svc_product_create(pt_ctx *ctx, const pt_product_patch *in, pt_product *out, pt_err *err)
@@ -79,7 +82,9 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	p->updated_at = pt_clock_now_ms();
 	if (pt_repo_product_update(db, p, err) != 0)
 		return explain_conflict(err, p);
-	return 0;
+	return pt_svc_audit(x->ctx, "product.update", "product", p->id,
+	                    json_pack("{s:s, s:I}", "sku", p->sku, "price", (json_int_t)p->price),
+	                    err);
 }
 
 int pt_svc_product_patch(pt_ctx *ctx, const char *sku, const pt_product_patch *in, pt_product *out,
@@ -187,6 +192,13 @@ static int move_tx(pt_db *db, void *arg, pt_err *err)
 	                   .created_at = now};
 	if (pt_repo_stock_move_insert(db, a, &m, &x->out->movement_id, err) != 0 ||
 	    pt_repo_stock_get(db, a, in->store_id, p.id, &x->out->stock, &found, err) != 0)
+		return -1;
+	/* Counts corrected by hand are where stock goes missing. */
+	if (strcmp(in->kind, "adjust") == 0 &&
+	    pt_svc_audit(x->ctx, "stock.adjust", "store", in->store_id,
+	                 json_pack("{s:s, s:I, s:I}", "sku", in->sku, "qty", (json_int_t)delta,
+	                           "qty_after", (json_int_t)after),
+	                 err) != 0)
 		return -1;
 	if (!transfer)
 		return 0;

@@ -1,4 +1,5 @@
 #include "service/market.h"
+#include "service/audit.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -96,7 +97,9 @@ static int template_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	*x->out = *x->in;
 	x->out->created_at = pt_clock_now_ms();
-	return pt_repo_template_insert(db, x->ctx->arena, x->out, &x->out->id, err);
+	return pt_repo_template_insert(db, x->ctx->arena, x->out, &x->out->id, err) ||
+	       pt_svc_audit(x->ctx, "coupon_template.create", "coupon_template", x->out->id,
+	                    json_pack("{s:s}", "name", x->out->name), err);
 }
 
 int pt_svc_template_create(pt_ctx *ctx, const pt_coupon_template *in, pt_coupon_template *out,
@@ -190,7 +193,9 @@ static int issue_tx(pt_db *db, void *arg, pt_err *err)
 			return -1;
 		}
 	}
-	return pt_repo_template_add_issued(db, t.id, x->n, err);
+	return pt_repo_template_add_issued(db, t.id, x->n, err) ||
+	       pt_svc_audit(x->ctx, "coupon.issue", "coupon_template", t.id,
+	                    json_pack("{s:i}", "count", x->n), err);
 }
 
 int pt_svc_coupons_issue(pt_ctx *ctx, int64_t template_id, const int64_t *member_ids, int n,
@@ -297,7 +302,9 @@ static int promo_create_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	*x->out = *x->in;
 	x->out->created_at = x->out->updated_at = pt_clock_now_ms();
-	return pt_repo_promotion_insert(db, x->ctx->arena, x->out, &x->out->id, err);
+	return pt_repo_promotion_insert(db, x->ctx->arena, x->out, &x->out->id, err) ||
+	       pt_svc_audit(x->ctx, "promotion.create", "promotion", x->out->id,
+	                    json_pack("{s:s}", "name", x->out->name), err);
 }
 
 int pt_svc_promotion_create(pt_ctx *ctx, const pt_promotion *in, pt_promotion *out, pt_err *err)
@@ -348,7 +355,9 @@ static int promo_patch_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	x->out->id = x->id;
 	x->out->updated_at = pt_clock_now_ms();
-	return pt_repo_promotion_update(db, x->out, err);
+	return pt_repo_promotion_update(db, x->out, err) ||
+	       pt_svc_audit(x->ctx, "promotion.update", "promotion", x->id,
+	                    json_pack("{s:s}", "name", x->out->name), err);
 }
 
 int pt_svc_promotion_patch(pt_ctx *ctx, int64_t id, const pt_promotion *current, pt_promotion *out,

@@ -167,6 +167,23 @@ int pt_svc_member_create(pt_ctx *ctx, const pt_member_input *in, pt_member *out,
 	return pt_db_tx(ctx->db, true, create_tx, &s, err);
 }
 
+/* What a change touched, by name only: the audit trail holds no personal data. */
+static json_t *changed_fields(const pt_member_input *in)
+{
+	json_t *names = json_array();
+	const struct {
+		bool set;
+		const char *name;
+	} fields[] = {{in->set_name, "name"},       {in->set_phone, "phone"},
+	              {in->set_gender, "gender"},   {in->set_birthday, "birthday"},
+	              {in->set_card_no, "card_no"}, {in->set_store_id, "store_id"},
+	              {in->set_note, "note"},       {in->set_tags, "tags"}};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].set)
+			json_array_append_new(names, json_string(fields[i].name));
+	return json_pack("{s:o}", "fields", names);
+}
+
 static int patch_tx(pt_db *db, void *arg, pt_err *err)
 {
 	args *s = arg;
@@ -201,7 +218,8 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	if (pt_repo_member_update(db, a, m, err) != 0)
 		return explain_conflict(err, m, false);
 	return (in->set_tags && pt_repo_member_set_tags(db, m->id, in->tags, in->ntags, err)) ||
-	       fill_points(db, a, m, err);
+	       fill_points(db, a, m, err) ||
+	       pt_svc_audit(s->ctx, "member.update", "member", m->id, changed_fields(in), err);
 }
 
 int pt_svc_member_patch(pt_ctx *ctx, int64_t id, const pt_member_input *in, pt_member *out,

@@ -1,4 +1,5 @@
 #include "service/stores.h"
+#include "service/audit.h"
 
 #include "util/clock.h"
 
@@ -33,7 +34,9 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 	                     .created_at = pt_clock_now_ms()};
 	s->out->updated_at = s->out->created_at;
 	return conflict(pt_repo_store_insert(db, s->ctx->arena, s->out, &s->out->id, err), err,
-	                s->in->code);
+	                s->in->code) ||
+	       pt_svc_audit(s->ctx, "store.create", "store", s->out->id,
+	                    json_pack("{s:s}", "code", s->out->code), err);
 }
 
 int pt_svc_store_create(pt_ctx *ctx, const pt_store_patch *in, pt_store *out, pt_err *err)
@@ -59,7 +62,9 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	if (s->in->set_phone)
 		s->out->phone = s->in->phone;
 	s->out->updated_at = pt_clock_now_ms();
-	return conflict(pt_repo_store_update(db, s->out, err), err, s->out->code);
+	return conflict(pt_repo_store_update(db, s->out, err), err, s->out->code) ||
+	       pt_svc_audit(s->ctx, "store.update", "store", s->id,
+	                    json_pack("{s:s}", "code", s->out->code), err);
 }
 
 int pt_svc_store_patch(pt_ctx *ctx, int64_t id, const pt_store_patch *in, pt_store *out,

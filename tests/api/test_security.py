@@ -8,6 +8,7 @@ What the brief fixes is asserted exactly; where it is silent the tests say what 
 
 import datetime
 import difflib
+import json
 import os
 import re
 import subprocess
@@ -1162,6 +1163,53 @@ def sql(ctx, statement):
 def patron_check(ctx):
     r = ctx.inst.cli("check")
     return r.returncode, (r.stdout + r.stderr).strip()
+
+
+@group.test
+def audit_covers_catalogue_stock_and_member_changes(ctx):
+    """Changes to what a sale is priced from (products, promotions, coupons), stores, counted
+    stock and members' details are in the audit trail, with who made them; a member's change
+    names the fields, never their values."""
+    w = world(ctx)
+    start = newest_audit_id(ctx)
+    mgr = w.s_manager
+    sku = f"AUD{ctx.uniq()}"
+    prod = expect(mgr.post(f"{API}/products", {"sku": sku, "name": "审计商品", "price": 1000}), 201)
+    expect(mgr.patch(f"{API}/products/{sku}", {"price": 900}), 200)
+    phone = ctx.phone("137")
+    expect(mgr.patch(f"{M}/{w.member_a['id']}", {"phone": phone, "note": "审计"}), 200)
+    promo = expect(mgr.post(f"{API}/promotions", {
+        "name": "审计促销", "kind": "spend_threshold", "store_ids": [w.a],
+        "levels": [{"min_spend": 10000, "off": 100}],
+        "starts_at": "2090-01-01T00:00:00Z", "ends_at": "2090-02-01T00:00:00Z"}), 201)
+    expect(mgr.patch(f"{API}/promotions/{promo['id']}", {"name": "审计促销 2"}), 200)
+    tmpl = expect(mgr.post(f"{API}/coupon-templates", {
+        "name": "审计券", "kind": "amount_off", "value": 100, "valid_days": 30,
+        "store_ids": [w.a]}), 201)
+    expect(mgr.post(f"{API}/coupon-templates/{tmpl['id']}/issue",
+                    {"member_ids": [w.member_a["id"]]}), 201)
+    expect(mgr.post(f"{STOCK}/movements", {"store_id": w.a, "sku": w.sku, "kind": "adjust",
+                                           "qty": -1}, headers=idem(ctx)), 201)
+    store = expect(w.s_owner.post(STORES, {"code": f"A{ctx.uniq()}", "name": "审计店"}), 201)
+    expect(w.s_owner.patch(f"{STORES}/{store['id']}", {"name": "审计店 2"}), 200)
+    got = {(e["action"], e["object_id"]): e for e in audit_since(ctx, start)}
+    want = [("product.create", prod["id"]), ("product.update", prod["id"]),
+            ("member.update", w.member_a["id"]), ("promotion.create", promo["id"]),
+            ("promotion.update", promo["id"]), ("coupon_template.create", tmpl["id"]),
+            ("coupon.issue", tmpl["id"]), ("stock.adjust", w.a),
+            ("store.create", store["id"]), ("store.update", store["id"])]
+    for action, oid in want:
+        with ctx.case(action):
+            e = got.get((action, str(oid)))
+            check(e is not None, f"no {action} entry for {oid}: {sorted(got)}")
+            if action != "store.create" and action != "store.update":
+                eq(e["staff_id"], w.manager["id"], f"{action} staff_id")
+    eq(got[("product.update", str(prod["id"]))]["detail"], {"sku": sku, "price": 900},
+       "product.update detail")
+    member = got[("member.update", str(w.member_a["id"]))]
+    eq(member["detail"], {"fields": ["phone", "note"]}, "member.update detail")
+    check(phone not in json.dumps(member), "the audit trail holds a phone number")
+    eq(got[("stock.adjust", str(w.a))]["detail"]["qty"], -1, "stock.adjust qty")
 
 
 @group.test
