@@ -48,12 +48,16 @@ static const char *tags_json(pt_arena *a, const char *const *tags, int n)
 	return copy;
 }
 
-static int check_store(pt_db *db, pt_arena *a, int64_t store_id, pt_err *err)
+/* A member's home store: one that exists, and for a caller limited to some stores one of
+ * theirs (members are shared, but a store they cannot see is not theirs to choose). */
+static int check_store(const pt_ctx *ctx, pt_db *db, pt_arena *a, int64_t store_id, pt_err *err)
 {
 	pt_store s;
 	bool found = false;
 	if (!store_id)
 		return 0;
+	if (!pt_ctx_store_ok(ctx, store_id))
+		return pt_svc_store_hidden(store_id, err);
 	if (pt_repo_store_get(db, a, store_id, &s, &found, err) != 0)
 		return -1;
 	if (!found)
@@ -118,7 +122,7 @@ static int create_tx(pt_db *db, void *arg, pt_err *err)
 	const pt_member_input *in = s->in;
 	pt_arena *a = s->ctx->arena;
 	pt_member *m = s->out;
-	if (check_store(db, a, in->store_id, err) != 0 ||
+	if (check_store(s->ctx, db, a, in->store_id, err) != 0 ||
 	    check_birthday(db, a, in->birthday, err) != 0)
 		return -1;
 	int64_t referrer_id = 0;
@@ -195,7 +199,7 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 		return -1;
 	if (!found)
 		return not_found(s->id, err);
-	if ((in->set_store_id && check_store(db, a, in->store_id, err) != 0) ||
+	if ((in->set_store_id && check_store(s->ctx, db, a, in->store_id, err) != 0) ||
 	    (in->set_birthday && check_birthday(db, a, in->birthday, err) != 0))
 		return -1;
 	if (in->set_name)

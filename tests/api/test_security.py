@@ -555,6 +555,12 @@ def store_scope(ctx):
             eq({r["store_id"] for r in ctx.walk(STOCK, client=c)}, {w.a}, "stock rows' stores")
         with ctx.case(f"{label}: members are shared"):
             eq(expect(c.get(f"{M}/{w.member_b['id']}"), 200)["id"], w.member_b["id"], "member")
+        with ctx.case(f"{label}: a member's home store is one of the caller's"):
+            if c is not storekey:
+                expect_error(c.post(M, {"name": "外店会员", "phone": ctx.phone("136"),
+                                        "store_id": w.b}), 404, "not_found")
+                expect_error(c.patch(f"{M}/{w.member_a['id']}", {"store_id": w.b}), 404,
+                             "not_found")
         with ctx.case(f"{label}: store A works"):
             expect(c.get(f"{ORDERS}/{w.order_a}"), 200)
             expect(c.post(f"{API}/checkout/quote", dict(basket_b, store_id=w.a)), 200)
