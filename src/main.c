@@ -1,5 +1,6 @@
 /* patron: subcommand dispatch only. */
 #include <liboath/oath.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,31 @@ static int cmd_staff(void)
 
 static const char *backup_out;
 
+/* The files a backup writes before its rename (SQLite's journal of the copy among them),
+ * removed when the backup is interrupted. */
+static char backup_scratch[5][4096];
+
+static void remove_backup_scratch(int sig)
+{
+	for (size_t i = 0; i < sizeof(backup_scratch) / sizeof(backup_scratch[0]); i++)
+		if (backup_scratch[i][0])
+			unlink(backup_scratch[i]);
+	_exit(128 + sig);
+}
+
+static void clean_up_if_interrupted(const char *out)
+{
+	static const char *const suffixes[] = {".part", ".part-journal", ".plain", ".plain.part",
+	                                       ".plain.part-journal"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		snprintf(backup_scratch[i], sizeof(backup_scratch[i]), "%s%s", out, suffixes[i]);
+	struct sigaction sa = {.sa_handler = remove_backup_scratch};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 /* A backup only reads: it neither creates the database nor changes its schema. */
 static int cmd_backup(void)
 {
@@ -317,6 +343,8 @@ static int cmd_backup(void)
 	pt_db *db;
 	if (pt_db_open(&db, pt_settings.db, &err) != 0)
 		return fail(&err);
+	if (strlen(backup_out) < sizeof(backup_scratch[0]) - 32)
+		clean_up_if_interrupted(backup_out);
 	char sha[65];
 	int rc = pt_svc_backup(db, backup_out, pt_settings.encrypt, sha, &err);
 	pt_db_close(db);
