@@ -112,6 +112,7 @@ int pt_api_templates_get(pt_req *req, pt_err *err);
 int pt_api_templates_list(pt_req *req, pt_err *err);
 int pt_api_templates_issue(pt_req *req, pt_err *err);
 int pt_api_coupons_get(pt_req *req, pt_err *err);
+int pt_api_coupons_void(pt_req *req, pt_err *err);
 int pt_api_member_coupons(pt_req *req, pt_err *err);
 int pt_api_promotions_create(pt_req *req, pt_err *err);
 int pt_api_promotions_get(pt_req *req, pt_err *err);

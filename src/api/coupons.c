@@ -203,6 +203,19 @@ int pt_api_coupons_get(pt_req *req, pt_err *err)
 	return pt_reply_json(req, 200, body);
 }
 
+int pt_api_coupons_void(pt_req *req, pt_err *err)
+{
+	pt_coupon c;
+	if (pt_json_only(req->body, (const char *const[]){NULL}, err) ||
+	    pt_svc_coupon_void(&req->ctx, pt_req_param(req, "code"), &c, err))
+		return -1;
+	json_t *body = coupon_json(&c);
+	json_object_set_new(body, "applicable", json_false());
+	json_object_set_new(body, "reason", json_string("void"));
+	json_object_set_new(body, "template", template_json(&c.t));
+	return pt_reply_json(req, 200, body);
+}
+
 int pt_api_member_coupons(pt_req *req, pt_err *err)
 {
 	int64_t id, after;

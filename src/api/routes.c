@@ -66,6 +66,7 @@ const pt_route pt_api_routes[] = {
     {PT_POST, "/api/v1/coupon-templates/{id}/issue", pt_api_templates_issue, PT_PERM_COUPONS_WRITE,
      0},
     {PT_GET, "/api/v1/coupons/{code}", pt_api_coupons_get, PT_PERM_COUPONS_READ, 0},
+    {PT_POST, "/api/v1/coupons/{code}/void", pt_api_coupons_void, PT_PERM_COUPONS_WRITE, 0},
     {PT_GET, "/api/v1/members/{id}/coupons", pt_api_member_coupons, PT_PERM_COUPONS_READ, 0},
 
     {PT_GET, "/api/v1/promotions", pt_api_promotions_list, PT_PERM_PROMOTIONS_READ, 0},

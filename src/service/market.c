@@ -238,6 +238,44 @@ int pt_svc_member_coupons(pt_ctx *ctx, int64_t member_id, int64_t after_id, int 
 	return pt_repo_member_coupons(ctx->db, ctx->arena, member_id, after_id, limit, out, n, err);
 }
 
+typedef struct {
+	pt_ctx *ctx;
+	const char *code;
+	pt_coupon *out;
+} void_args;
+
+static int void_tx(pt_db *db, void *arg, pt_err *err)
+{
+	void_args *x = arg;
+	pt_coupon *c = x->out;
+	if (pt_svc_coupon_get(x->ctx, x->code, c, err) != 0)
+		return -1;
+	pt_err hidden = {0};
+	if (x->ctx->nstores && check_store_scope(x->ctx, c->t.store_ids, "template", &hidden) != 0)
+		return pt_err_set(err, PT_NOT_FOUND, NULL, "no coupon %s", "优惠券 %s 不存在",
+		                  c->code);
+	bool ok = false;
+	if (pt_repo_coupon_void(db, c->id, &ok, err) != 0)
+		return -1;
+	if (!ok)
+		return strcmp(c->status, "used") == 0
+		           ? pt_err_set(err, PT_CONFLICT, NULL,
+		                        "coupon %s has been used: refund its order instead",
+		                        "优惠券 %s 已使用：请改为退货", c->code)
+		           : pt_err_set(err, PT_CONFLICT, NULL, "coupon %s is void already",
+		                        "优惠券 %s 已作废", c->code);
+	c->status = "void";
+	return pt_svc_audit(
+	    x->ctx, "coupon.void", "coupon", c->id,
+	    json_pack("{s:s, s:I}", "code", c->code, "member_id", (json_int_t)c->member_id), err);
+}
+
+int pt_svc_coupon_void(pt_ctx *ctx, const char *typed, pt_coupon *out, pt_err *err)
+{
+	void_args x = {ctx, typed, out};
+	return pt_db_tx(ctx->db, true, void_tx, &x, err);
+}
+
 const char *pt_coupon_refusal(const pt_coupon *c, int64_t member_id, int64_t store_id, int64_t base,
                               int64_t now)
 {

@@ -18,6 +18,10 @@ int pt_svc_coupons_issue(pt_ctx *ctx, int64_t template_id, const int64_t *member
                          pt_coupon **out, pt_err *err);
 /* Normalises a typed code and finds the coupon; a mistyped code is invalid_argument. */
 int pt_svc_coupon_get(pt_ctx *ctx, const char *typed, pt_coupon *out, pt_err *err);
+/* Voids an unused coupon (a coupon issued by mistake): it can never be used after. Errors:
+ * not_found (also a coupon beyond a store-limited caller's stores), conflict (used or void
+ * already). */
+int pt_svc_coupon_void(pt_ctx *ctx, const char *typed, pt_coupon *out, pt_err *err);
 int pt_svc_member_coupons(pt_ctx *ctx, int64_t member_id, int64_t after_id, int limit,
                           pt_coupon **out, int *n, pt_err *err);
 

@@ -199,6 +199,17 @@ int pt_repo_coupon_use(pt_db *db, int64_t id, int64_t order_id, int64_t now, boo
 	return 0;
 }
 
+int pt_repo_coupon_void(pt_db *db, int64_t id, bool *ok, pt_err *err)
+{
+	pt_val v = PT_INT(id);
+	int64_t changes = 0;
+	if (pt_db_exec(db, "UPDATE coupons SET status = 'void' WHERE id = $1 AND status = 'active'",
+	               &v, 1, &changes, err) != 0)
+		return -1;
+	*ok = changes > 0;
+	return 0;
+}
+
 int pt_repo_coupon_restore(pt_db *db, int64_t id, pt_err *err)
 {
 	pt_val v = PT_INT(id);

@@ -35,6 +35,8 @@ int pt_repo_member_coupons(pt_db *db, pt_arena *a, int64_t member_id, int64_t af
                            pt_coupon **out, int *n, pt_err *err);
 /* Marks an active coupon used; *ok false when it was not active any more. */
 int pt_repo_coupon_use(pt_db *db, int64_t id, int64_t order_id, int64_t now, bool *ok, pt_err *err);
+/* An active coupon becomes void; ok tells whether it was active. */
+int pt_repo_coupon_void(pt_db *db, int64_t id, bool *ok, pt_err *err);
 int pt_repo_coupon_restore(pt_db *db, int64_t id, pt_err *err);
 
 typedef struct {

@@ -1472,6 +1472,48 @@ def referral_first_purchase(ctx):
     reset(ctx)
 
 
+@group.test
+def coupon_void(ctx):
+    """A coupon issued by mistake is voided: it can never be used after; a used or void one,
+    or one that is not there, is refused and nothing changes."""
+    reset(ctx)
+    store = new_store(ctx)
+    p = new_product(ctx, 10000)
+    receive(ctx, store, p["sku"], 10)
+    m = new_member(ctx)
+    c, _ = coupon_for(ctx, m["id"])
+    api = cx(ctx)
+    r = expect(api.post(f"{COUPONS}/{c['code']}/void", {}), 200)
+    eq((r["code"], r["status"], r["applicable"], r["reason"]), (c["code"], "void", False, "void"),
+       "the answer")
+    got = coupon(ctx, c["code"])
+    eq((got["status"], got["applicable"], got["reason"]), ("void", False, "void"), "GET after")
+    snap = state(ctx, stores=[store], members=[m["id"]], codes=[c["code"]])
+    expect_error(commit(ctx, basket(store, [{"sku": p["sku"], "qty": 1}], m["id"],
+                                    coupon_code=c["code"])), 422, "coupon_not_applicable",
+                 "coupon_code")
+    expect_error(api.post(f"{COUPONS}/{c['code']}/void", {}), 409, "conflict")
+    same_state(ctx, snap, "a void coupon at the till, voided again", stores=[store],
+               members=[m["id"]], codes=[c["code"]])
+    with ctx.case("a used coupon is not voided"):
+        u, _ = coupon_for(ctx, m["id"])
+        sell(ctx, basket(store, [{"sku": p["sku"], "qty": 1}], m["id"], coupon_code=u["code"]))
+        expect_error(api.post(f"{COUPONS}/{u['code']}/void"), 409, "conflict")
+        eq(coupon(ctx, u["code"])["status"], "used", "still used")
+    with ctx.case("unknown, mistyped, a body, no permission"):
+        fresh, _ = coupon_for(ctx, m["id"])
+        expect_error(api.post(f"{COUPONS}/{unknown_code(ctx, fresh['code'])}/void", {}), 404,
+                     "not_found")
+        expect_error(api.post(f"{COUPONS}/{mistyped(fresh['code'])}/void", {}), 400,
+                     "invalid_argument", "coupon_code")
+        expect_error(api.post(f"{COUPONS}/{fresh['code']}/void", {"why": "x"}), 400,
+                     "invalid_argument", "why")
+        till, _ = ctx.key(["coupons.read", "checkout"], name="till")
+        expect_error(till.post(f"{COUPONS}/{fresh['code']}/void", {}), 403, "permission_denied")
+        eq(coupon(ctx, fresh["code"])["status"], "active", "untouched")
+    reset(ctx)
+
+
 # ---------------------------------------------------------------- races
 
 def race(ctx, n, fn):

@@ -40,6 +40,9 @@ export default {
   check: 'Check code',
   checkPlaceholder: 'Type a coupon code',
   usable: 'Can be used',
+  void: 'Void',
+  voidConfirm: 'Void coupon {code}? It can never be used after; this cannot be undone.',
+  voided: 'Coupon {code} is void',
   memberN: 'member #{id}',
   usedBy: 'used by order #{id}',
   reason: {

@@ -40,6 +40,9 @@ export default {
   check: '查询券码',
   checkPlaceholder: '输入券码查询状态',
   usable: '可以使用',
+  void: '作废',
+  voidConfirm: '作废优惠券 {code}？作废后永远无法使用，且不能撤销。',
+  voided: '优惠券 {code} 已作废',
   memberN: '会员 #{id}',
   usedBy: '已用于订单 #{id}',
   reason: {
