@@ -34,6 +34,7 @@ export default {
     promotion: 'Promotion',
     coupon_template: 'Coupon template',
     store: 'Store',
+    coupon: 'Coupon',
   },
   action: {
     login: 'Sign-in',
@@ -70,5 +71,6 @@ export default {
     stock_adjust: 'Stock count corrected',
     store_create: 'Store added',
     store_update: 'Store changed',
+    coupon_void: 'Coupon voided',
   },
 }

@@ -34,6 +34,7 @@ export default {
     promotion: '促销',
     coupon_template: '优惠券模板',
     store: '门店',
+    coupon: '优惠券',
   },
   action: {
     login: '登录',
@@ -70,5 +71,6 @@ export default {
     stock_adjust: '库存盘点调整',
     store_create: '新建门店',
     store_update: '门店修改',
+    coupon_void: '优惠券作废',
   },
 }
