@@ -1,5 +1,6 @@
 #include "service/market.h"
 #include "service/audit.h"
+#include "service/staff.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -21,66 +22,45 @@ bool pt_id_list_allows(const char *json_ids, int64_t id)
 	return allowed;
 }
 
-/* Every id of a store_ids or tier_ids list names a store or tier that exists: a typo would
- * otherwise make a promotion or coupon that applies nowhere, silently. */
-static int check_id_list(pt_db *db, pt_arena *a, const char *json_ids, const char *field,
-                         pt_err *err)
+/* A tier list (JSON text) names tiers that exist: a typo would otherwise make a promotion
+ * that applies to nobody, silently. */
+static int tiers_exist(pt_db *db, pt_arena *a, const char *json_ids, pt_err *err)
 {
-	json_error_t e;
-	json_t *ids = json_loads(json_ids ? json_ids : "[]", 0, &e);
-	size_t i;
-	json_t *v;
-	int rc = 0;
-	json_array_foreach(ids, i, v)
-	{
-		int64_t id = json_integer_value(v);
+	const int64_t *ids;
+	int n;
+	if (pt_store_ids_parse(a, json_ids, &ids, &n) != 0)
+		return pt_err_oom(err);
+	for (int i = 0; i < n; i++) {
+		pt_tier t;
 		bool found = false;
-		pt_store store;
-		pt_tier tier;
-		rc = field[0] == 's' ? pt_repo_store_get(db, a, id, &store, &found, err)
-		                     : pt_repo_tier_get(db, a, id, &tier, &found, err);
-		if (rc == 0 && !found)
-			rc = field[0] == 's' ? pt_err_set(err, PT_INVALID_ARGUMENT, field,
-			                                  "store %lld does not exist",
-			                                  "门店 %lld 不存在", (long long)id)
-			                     : pt_err_set(err, PT_INVALID_ARGUMENT, field,
-			                                  "tier %lld does not exist",
-			                                  "等级 %lld 不存在", (long long)id);
-		if (rc != 0)
-			break;
+		if (pt_repo_tier_get(db, a, ids[i], &t, &found, err) != 0)
+			return -1;
+		if (!found)
+			return pt_err_set(err, PT_INVALID_ARGUMENT, "tier_ids",
+			                  "tier %lld does not exist", "等级 %lld 不存在",
+			                  (long long)ids[i]);
 	}
-	json_decref(ids);
-	return rc;
+	return 0;
 }
 
-/* A caller limited to some stores makes promotions and coupons for those stores only: with
- * store_ids given, each one of them (an empty list means every store). */
-static int check_store_scope(const pt_ctx *ctx, const char *json_ids, const char *what, pt_err *err)
+/* A promotion's or coupon template's store list (JSON text; empty means every store). A
+ * caller limited to some stores names its own, each of them; a new list must also name
+ * stores that exist (a typo would make one that applies nowhere). */
+static int check_store_list(const pt_ctx *ctx, pt_db *db, const char *json_ids, bool new_list,
+                            pt_err *err)
 {
-	if (!ctx->nstores)
-		return 0;
-	json_error_t e;
-	json_t *ids = json_loads(json_ids ? json_ids : "[]", 0, &e);
-	int rc = 0;
-	bool promotion = strcmp(what, "promotion") == 0;
-	if (json_array_size(ids) == 0 && promotion)
-		rc = pt_err_set(err, PT_PERMISSION_DENIED, "store_ids",
-		                "a promotion you make applies in your stores only: give store_ids",
-		                "您创建的促销只能用于您管理的门店：请提供 store_ids");
-	else if (json_array_size(ids) == 0)
-		rc = pt_err_set(
-		    err, PT_PERMISSION_DENIED, "store_ids",
-		    "a coupon template you make applies in your stores only: give store_ids",
-		    "您创建的优惠券模板只能用于您管理的门店：请提供 store_ids");
-	size_t i;
-	json_t *v;
-	json_array_foreach(ids, i, v)
-	{
-		if (rc == 0 && !pt_ctx_store_ok(ctx, json_integer_value(v)))
-			rc = pt_svc_store_hidden(json_integer_value(v), err);
-	}
-	json_decref(ids);
-	return rc;
+	const int64_t *ids;
+	int n;
+	if (pt_store_ids_parse(ctx->arena, json_ids, &ids, &n) != 0)
+		return pt_err_oom(err);
+	if (ctx->nstores && n == 0)
+		return pt_err_set(err, PT_PERMISSION_DENIED, "store_ids",
+		                  "you work in some stores only: name them in store_ids",
+		                  "您只管理部分门店：请在 store_ids 中列出");
+	for (int i = 0; i < n; i++)
+		if (!pt_ctx_store_ok(ctx, ids[i]))
+			return pt_svc_store_hidden(ids[i], err);
+	return new_list ? pt_svc_stores_exist(db, ctx->arena, ids, n, err) : 0;
 }
 
 typedef struct {
@@ -92,8 +72,7 @@ typedef struct {
 static int template_tx(pt_db *db, void *arg, pt_err *err)
 {
 	template_args *x = arg;
-	if (check_store_scope(x->ctx, x->in->store_ids, "template", err) != 0 ||
-	    check_id_list(db, x->ctx->arena, x->in->store_ids, "store_ids", err) != 0)
+	if (check_store_list(x->ctx, db, x->in->store_ids, true, err) != 0)
 		return -1;
 	*x->out = *x->in;
 	x->out->created_at = pt_clock_now_ms();
@@ -251,7 +230,7 @@ static int void_tx(pt_db *db, void *arg, pt_err *err)
 	if (pt_svc_coupon_get(x->ctx, x->code, c, err) != 0)
 		return -1;
 	pt_err hidden = {0};
-	if (x->ctx->nstores && check_store_scope(x->ctx, c->t.store_ids, "template", &hidden) != 0)
+	if (check_store_list(x->ctx, db, c->t.store_ids, false, &hidden) != 0)
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "no coupon %s", "优惠券 %s 不存在",
 		                  c->code);
 	bool ok = false;
@@ -326,17 +305,11 @@ typedef struct {
 	pt_promotion *out;
 } promo_args;
 
-static int check_promotion_ids(pt_db *db, pt_arena *a, const pt_promotion *p, pt_err *err)
-{
-	return check_id_list(db, a, p->store_ids, "store_ids", err) ||
-	       check_id_list(db, a, p->tier_ids, "tier_ids", err);
-}
-
 static int promo_create_tx(pt_db *db, void *arg, pt_err *err)
 {
 	promo_args *x = arg;
-	if (check_store_scope(x->ctx, x->in->store_ids, "promotion", err) != 0 ||
-	    check_promotion_ids(db, x->ctx->arena, x->in, err) != 0)
+	if (check_store_list(x->ctx, db, x->in->store_ids, true, err) != 0 ||
+	    tiers_exist(db, x->ctx->arena, x->in->tier_ids, err) != 0)
 		return -1;
 	*x->out = *x->in;
 	x->out->created_at = x->out->updated_at = pt_clock_now_ms();
@@ -377,19 +350,17 @@ static bool same_text(const char *a, const char *b)
 static int promo_patch_tx(pt_db *db, void *arg, pt_err *err)
 {
 	promo_args *x = arg;
-	/* Lists the patch leaves as they are stay valid even if a tier in them was deleted. */
-	pt_arena *a = x->ctx->arena;
 	const pt_promotion *was = x->in, *p = x->out;
 	/* Not one a store-limited caller could have made: as if it were not there. */
-	if (x->ctx->nstores && check_store_scope(x->ctx, was->store_ids, "promotion", err) != 0)
+	pt_err hidden = {0};
+	if (check_store_list(x->ctx, db, was->store_ids, false, &hidden) != 0)
 		return pt_err_set(err, PT_NOT_FOUND, NULL, "no promotion %lld", "促销 %lld 不存在",
 		                  (long long)x->id);
-	if (check_store_scope(x->ctx, p->store_ids, "promotion", err) != 0)
-		return -1;
-	if ((!same_text(p->store_ids, was->store_ids) &&
-	     check_id_list(db, a, p->store_ids, "store_ids", err) != 0) ||
+	/* Lists the patch leaves as they are stay valid even if a tier in them was deleted. */
+	if (check_store_list(x->ctx, db, p->store_ids, !same_text(p->store_ids, was->store_ids),
+	                     err) != 0 ||
 	    (!same_text(p->tier_ids, was->tier_ids) &&
-	     check_id_list(db, a, p->tier_ids, "tier_ids", err) != 0))
+	     tiers_exist(db, x->ctx->arena, p->tier_ids, err) != 0))
 		return -1;
 	x->out->id = x->id;
 	x->out->updated_at = pt_clock_now_ms();

@@ -109,7 +109,7 @@ static int may_manage(pt_ctx *ctx, pt_db *db, const char *role, const int64_t *s
 	return 0;
 }
 
-static int check_stores(pt_db *db, pt_arena *a, const int64_t *ids, int n, pt_err *err)
+int pt_svc_stores_exist(pt_db *db, pt_arena *a, const int64_t *ids, int n, pt_err *err)
 {
 	for (int i = 0; i < n; i++) {
 		pt_store s;
@@ -138,7 +138,7 @@ static int add_tx(pt_db *db, void *arg, pt_err *err)
 	pt_arena *a = x->ctx->arena;
 	char hash[crypto_pwhash_STRBYTES];
 	if (may_manage(x->ctx, db, in->role, in->stores, in->nstores, err) != 0 ||
-	    check_stores(db, a, in->stores, in->nstores, err) != 0 ||
+	    pt_svc_stores_exist(db, a, in->stores, in->nstores, err) != 0 ||
 	    pt_svc_password_check(in->password, "password", err) != 0)
 		return -1;
 	if (crypto_pwhash_str(hash, in->password, strlen(in->password),
@@ -220,7 +220,7 @@ static int patch_tx(pt_db *db, void *arg, pt_err *err)
 	if (in->set_stores) {
 		stores = in->stores;
 		nstores = in->nstores;
-		if (check_stores(db, a, stores, nstores, err) != 0 ||
+		if (pt_svc_stores_exist(db, a, stores, nstores, err) != 0 ||
 		    !(s->store_ids = ids_text(a, stores, nstores)))
 			return -1;
 	}

@@ -39,5 +39,7 @@ int pt_svc_role_delete(pt_ctx *ctx, const char *name, pt_err *err);
 
 /* Parses a JSON id-array text into the arena. */
 int pt_store_ids_parse(pt_arena *a, const char *json, const int64_t **ids, int *n);
+/* Every id names a store that exists, else 400 invalid_argument on store_ids. */
+int pt_svc_stores_exist(pt_db *db, pt_arena *a, const int64_t *ids, int n, pt_err *err);
 
 #endif
