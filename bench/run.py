@@ -33,10 +33,13 @@ def free_port():
     return port
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS"):
+    """Resident memory in KB: all of it (VmRSS), or one part: RssAnon, the process's own
+    (heap, stacks), or RssFile, pages of files it maps (the database, read through one
+    shared mapping, and its WAL index), which are the kernel's page cache."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -174,6 +177,7 @@ class Bench:
         s = self.serve("sqlite-lookups", url)
         self.load("sqlite_lookup", s.port, "lookup:100", token=token, members=self.members)
         self.results["memory"]["after_load_rss_kb"] = rss_kb(s.proc.pid)
+        self.results["memory"]["after_load_anon_kb"] = rss_kb(s.proc.pid, "RssAnon")
         if self.a.soak:
             self.soak(s, token)
         s.stop()
@@ -205,7 +209,7 @@ class Bench:
 
     def soak(self, s, token):
         """A steady load for --soak seconds, sampling the server's resident memory."""
-        samples = []
+        samples, anon = [], []
         end = time.monotonic() + self.a.soak
         step = max(5, self.a.soak // 20)
         while time.monotonic() < end:
@@ -214,8 +218,10 @@ class Bench:
             self.load("soak_step", s.port, "checkout:70,lookup:20,quote:10", token=token,
                       members=self.members, seconds=step, seed=1000 * (len(samples) + 1) + 1)
             samples.append(rss_kb(s.proc.pid))
+            anon.append(rss_kb(s.proc.pid, "RssAnon"))
         self.results["memory"]["soak_seconds"] = self.a.soak
         self.results["memory"]["soak_rss_kb"] = samples
+        self.results["memory"]["soak_anon_kb"] = anon
 
     def postgres_part(self):
         pgdir = os.path.join(self.work, "pg")

@@ -1,6 +1,7 @@
 /* A VFS over SQLite's default one that gathers the writes a commit makes to the WAL — two
  * per page, a frame header and the page — into one write at the commit's sync: a batch of a
- * hundred checkouts is one system call instead of a few thousand. Every other file, and every
+ * hundred checkouts is one system call instead of a few thousand. Database files are read
+ * through the process's one mapping of each (store/sqlite_map.h); every other file, and every
  * other call, goes straight to the default VFS.
  *
  * Why it is safe: written frames become visible to other connections only when the commit
@@ -17,10 +18,13 @@
  * also makes the file's name durable in its directory. */
 #include "store/sqlite_vfs.h"
 
+#include "store/sqlite_map.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Past this much gathered, the frames go out and gathering starts again; a buffer that grew
@@ -38,6 +42,8 @@ typedef struct {
 	sqlite3_int64 start; /* the file offset of buf[0] */
 	int flush_fd;        /* the same file, for a flush owed (-1: none could be opened) */
 	bool synced;         /* once: its later syncs may be deferred */
+	pt_sqlite_map *map;  /* a database file's: the process's one mapping of it */
+	int db_fd;           /* and the default VFS's descriptor of it */
 } gfile;
 
 static _Thread_local bool deferring;
@@ -237,18 +243,130 @@ static const sqlite3_io_methods gather_methods = {
     .xUnfetch = g_unfetch,
 };
 
-/* Only WAL files are wrapped: the database and its other files are the default VFS's own. */
+/* A database file: everything goes straight through but the memory mapping, which is the
+ * process's one mapping of the file (store/sqlite_map.h) and outlives every transaction. */
+static int d_close(sqlite3_file *p)
+{
+	gfile *f = (gfile *)p;
+	int rc = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
+	pt_sqlite_map_close(f->map);
+	return rc;
+}
+static int d_read(sqlite3_file *p, void *out, int amt, sqlite3_int64 off)
+{
+	return REAL(p)->pMethods->xRead(REAL(p), out, amt, off);
+}
+static int d_write(sqlite3_file *p, const void *data, int amt, sqlite3_int64 off)
+{
+	return REAL(p)->pMethods->xWrite(REAL(p), data, amt, off);
+}
+static int d_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+	if (((gfile *)p)->map)
+		pt_sqlite_map_truncated(((gfile *)p)->map, size);
+	return REAL(p)->pMethods->xTruncate(REAL(p), size);
+}
+static int d_sync(sqlite3_file *p, int flags)
+{
+	return REAL(p)->pMethods->xSync(REAL(p), flags);
+}
+static int d_file_size(sqlite3_file *p, sqlite3_int64 *size)
+{
+	return REAL(p)->pMethods->xFileSize(REAL(p), size);
+}
+/* The mapping is ours: the default VFS is never told to map the file (it would, on its own
+ * terms, when SQLite hints at the file's size). */
+static int d_file_control(sqlite3_file *p, int op, void *arg)
+{
+	if (op == SQLITE_FCNTL_MMAP_SIZE)
+		return SQLITE_OK;
+	return REAL(p)->pMethods->xFileControl(REAL(p), op, arg);
+}
+static int d_fetch(sqlite3_file *p, sqlite3_int64 off, int amt, void **out)
+{
+	gfile *f = (gfile *)p;
+	*out = f->map ? pt_sqlite_map_bytes(f->map, f->db_fd, off, amt) : NULL;
+	return SQLITE_OK;
+}
+/* Pages stay mapped, and so does the file when SQLite lets go of all of it: that is the
+ * point. */
+static int d_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
+{
+	(void)p, (void)off, (void)page;
+	return SQLITE_OK;
+}
+
+static const sqlite3_io_methods db_methods = {
+    .iVersion = 3,
+    .xClose = d_close,
+    .xRead = d_read,
+    .xWrite = d_write,
+    .xTruncate = d_truncate,
+    .xSync = d_sync,
+    .xFileSize = d_file_size,
+    .xLock = g_lock,
+    .xUnlock = g_unlock,
+    .xCheckReservedLock = g_check_reserved,
+    .xFileControl = d_file_control,
+    .xSectorSize = g_sector_size,
+    .xDeviceCharacteristics = g_device,
+    .xShmMap = g_shm_map,
+    .xShmLock = g_shm_lock,
+    .xShmBarrier = g_shm_barrier,
+    .xShmUnmap = g_shm_unmap,
+    .xFetch = d_fetch,
+    .xUnfetch = d_unfetch,
+};
+
+/* The descriptor of a file the default VFS opened, or -1. The unix VFS's file begins with its
+ * methods, its VFS, its inode and its descriptor, as it has since 2010 (os_unix.c); the
+ * descriptor is taken only when it is the file at name, so that a build laid out otherwise
+ * reads the file without the mapping rather than anything else. */
+static int unix_fd(sqlite3_file *real, const char *name)
+{
+	struct unix_file_head {
+		const sqlite3_io_methods *methods;
+		sqlite3_vfs *vfs;
+		void *inode;
+		int fd;
+	};
+	if (strcmp(base_vfs->zName, "unix") != 0 ||
+	    (size_t)base_vfs->szOsFile < sizeof(struct unix_file_head) || !name)
+		return -1;
+	int fd = ((const struct unix_file_head *)(const void *)real)->fd;
+	struct stat at_fd, at_name;
+	if (fd < 0 || fstat(fd, &at_fd) != 0 || stat(name, &at_name) != 0 ||
+	    at_fd.st_dev != at_name.st_dev || at_fd.st_ino != at_name.st_ino)
+		return -1;
+	return fd;
+}
+
+/* WAL files gather their writes and database files share one mapping; journals and
+ * temporary files are the default VFS's own. */
 static int g_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *p, int flags, int *out_flags)
 {
 	(void)vfs;
-	if (!(flags & SQLITE_OPEN_WAL))
+	bool wal = flags & SQLITE_OPEN_WAL;
+	if (!wal && !(flags & SQLITE_OPEN_MAIN_DB))
 		return base_vfs->xOpen(base_vfs, name, p, flags, out_flags);
 	gfile *f = (gfile *)p;
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
+	f->flush_fd = -1;
+	f->db_fd = -1;
 	int rc = base_vfs->xOpen(base_vfs, name, f->real, flags, out_flags);
-	f->flush_fd = rc == SQLITE_OK && name ? open(name, O_RDONLY | O_CLOEXEC) : -1;
-	f->base.pMethods = rc == SQLITE_OK ? &gather_methods : NULL;
+	if (rc != SQLITE_OK) {
+		f->base.pMethods = NULL;
+		return rc;
+	}
+	if (wal) {
+		f->flush_fd = name ? open(name, O_RDONLY | O_CLOEXEC) : -1;
+		f->base.pMethods = &gather_methods;
+	} else {
+		f->db_fd = unix_fd(f->real, name);
+		f->map = pt_sqlite_map_open(f->db_fd);
+		f->base.pMethods = &db_methods;
+	}
 	return rc;
 }
 
