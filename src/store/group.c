@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "store/db_internal.h"
+#include "store/sqlite_map.h"
 #include "util/log.h"
 
 /* A request's write transaction, from its queueing until its batch is on disk. It lives on
@@ -51,6 +52,11 @@ enum { GROUP_MAX_REQUESTS = 256, GROUP_MAX_AGE_NS = 5 * 1000 * 1000 };
 /* A checkpoint once the WAL holds this many batches, and at least this often while it
  * holds any. */
 enum { CHECKPOINT_EVERY_BATCHES = 200, CHECKPOINT_EVERY_MS = 500 };
+
+/* Past this much resident through the server's mappings of files, its page tables let go
+ * of the database pages it read through its mapping of the file (store/sqlite_map.h): its
+ * resident size is then bounded, rather than counting every page it ever read. */
+#define MAPPED_RESIDENT_MAX ((int64_t)128 * 1024 * 1024)
 
 /* The writer's page cache: only it writes, so what it caches stays valid between batches,
  * and a batch's random member and index pages are read once instead of again from the OS. */
@@ -352,6 +358,7 @@ static void *checkpointer_main(void *arg)
 		while (g->batches - g->checkpointed < CHECKPOINT_EVERY_BATCHES &&
 		       pthread_cond_timedwait(&g->wal_grew, &g->lock, &until) == 0)
 			;
+		pt_sqlite_map_trim_past(MAPPED_RESIDENT_MAX);
 		if (g->batches == g->checkpointed)
 			continue;
 		int64_t upto = g->checkpointed = g->batches;

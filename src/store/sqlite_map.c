@@ -3,9 +3,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Address space only: pages are taken from the file as they are touched, and a database
  * larger than this is read past the end of the mapping as it would be without one. */
@@ -95,4 +97,28 @@ void pt_sqlite_map_truncated(pt_sqlite_map *m, int64_t size)
 	int64_t known = atomic_load(&m->size);
 	while (known > size && !atomic_compare_exchange_weak(&m->size, &known, size))
 		;
+}
+
+static int64_t files_resident(void)
+{
+	long pages = 0, resident = 0, shared = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	int n = fscanf(f, "%ld %ld %ld", &pages, &resident, &shared);
+	fclose(f);
+	return n == 3 ? (int64_t)shared * sysconf(_SC_PAGESIZE) : 0;
+}
+
+void pt_sqlite_map_trim_past(int64_t max)
+{
+	if (files_resident() <= max)
+		return;
+	pthread_mutex_lock(&maps_lock);
+	for (pt_sqlite_map *m = maps; m; m = m->next) {
+		int64_t size = atomic_load(&m->size);
+		if (size > 0)
+			madvise(m->base, (size_t)size, MADV_DONTNEED);
+	}
+	pthread_mutex_unlock(&maps_lock);
 }

@@ -28,4 +28,11 @@ void *pt_sqlite_map_bytes(pt_sqlite_map *m, int fd, int64_t off, int amt);
 /* The file is being cut to size bytes: nothing past it is handed out from now on. */
 void pt_sqlite_map_truncated(pt_sqlite_map *m, int64_t size);
 
+/* When more than max bytes of files are resident in the process (its mappings of databases,
+ * and also of libraries and WAL indexes: /proc/self/statm's shared pages), lets its page
+ * tables go of every database page it has mapped: they stay in the kernel's page cache, and
+ * a page touched again is mapped again, but the server's resident size stops growing with
+ * every page it has ever read. Safe while other threads read through the mappings. */
+void pt_sqlite_map_trim_past(int64_t max);
+
 #endif

@@ -68,6 +68,11 @@ static void test_bytes_only_where_the_file_has_them(void **state)
 	assert_int_equal(second[0], 'b');
 	assert_ptr_equal(second, first + 1024);
 
+	/* Let go of by the page tables, the pages are still there to read. */
+	pt_sqlite_map_trim_past(0);
+	assert_int_equal(first[1023], 'a');
+	assert_int_equal(second[1023], 'b');
+
 	/* Cut back: nothing past the new end. */
 	pt_sqlite_map_truncated(m, 1024);
 	assert_int_equal(ftruncate(fd, 1024), 0);
