@@ -358,7 +358,10 @@ static void *checkpointer_main(void *arg)
 		while (g->batches - g->checkpointed < CHECKPOINT_EVERY_BATCHES &&
 		       pthread_cond_timedwait(&g->wal_grew, &g->lock, &until) == 0)
 			;
+		/* Without the lock: the writer and the syncer need it between batches. */
+		pthread_mutex_unlock(&g->lock);
 		pt_sqlite_map_trim_past(MAPPED_RESIDENT_MAX);
+		pthread_mutex_lock(&g->lock);
 		if (g->batches == g->checkpointed)
 			continue;
 		int64_t upto = g->checkpointed = g->batches;
