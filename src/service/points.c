@@ -329,11 +329,21 @@ static int expire_tx(pt_db *db, void *arg, pt_err *err)
 	return 0;
 }
 
+/* Whether id is among the first n of ids: a member with several expired lots in one batch
+ * is expired once (a later batch finds nothing left of theirs). */
+static bool id_seen(const int64_t *ids, int n, int64_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 int pt_svc_job_expire(pt_db *db, int64_t *points, int64_t *members, pt_err *err)
 {
 	enum { BATCH = 200 };
 	*points = *members = 0;
-	int64_t after = 0;
+	pt_expiry_cursor at = {0};
 	for (;;) {
 		pt_arena *a = pt_arena_new();
 		if (!a)
@@ -344,21 +354,21 @@ int pt_svc_job_expire(pt_db *db, int64_t *points, int64_t *members, pt_err *err)
 		int n = 0, rc = pt_svc_points_rules(db, a, &rules, err);
 		pt_svc_today(&rules, today);
 		if (rc == 0)
-			rc =
-			    pt_repo_members_with_expired(db, a, today, after, BATCH, &ids, &n, err);
+			rc = pt_repo_expired_lots_next(db, a, today, &at, BATCH, &ids, &n, err);
 		for (int i = 0; rc == 0 && i < n; i++) {
+			if (id_seen(ids, i, ids[i]))
+				continue;
 			expire_args x = {.member_id = ids[i], .arena = a};
 			rc = pt_db_tx(db, true, expire_tx, &x, err);
 			if (rc == 0 && x.points) {
 				*points += x.points;
 				(*members)++;
 			}
-			after = ids[i];
 		}
 		pt_arena_free(a);
 		if (rc != 0)
 			return -1;
-		if (n < BATCH)
+		if (n == 0)
 			break;
 	}
 	/* Idempotency keys are kept for at least a day; this job tidies those older than two. */

@@ -205,9 +205,17 @@ int pt_repo_lots_expired_sum(pt_db *db, pt_arena *a, int64_t member_id, const ch
  * expire are not among them). */
 int pt_repo_lots_by_date(pt_db *db, pt_arena *a, int64_t member_id, pt_lot_row **out, int *n,
                          pt_err *err);
-/* Members holding expired points, at most limit, ids above after_id. */
-int pt_repo_members_with_expired(pt_db *db, pt_arena *a, const char *today, int64_t after_id,
-                                 int limit, int64_t **ids, int *n, pt_err *err);
+/* Where the expiry job has got to: it visits lots in (expires_on, id) order. */
+typedef struct {
+	char date[16];
+	int64_t lot_id;
+} pt_expiry_cursor;
+/* The members of the next lots (at most limit) that still hold points and expired before
+ * today, past the cursor, which moves to the last of them; a member with several such lots
+ * may come more than once. *n is 0 when none are left. Each batch reads only its own lots
+ * from the index of lots holding points by date, not every lot in the database. */
+int pt_repo_expired_lots_next(pt_db *db, pt_arena *a, const char *today, pt_expiry_cursor *at,
+                              int limit, int64_t **member_ids, int *n, pt_err *err);
 int pt_repo_ledger_list(pt_db *db, pt_arena *a, int64_t member_id, int64_t before_id, int limit,
                         pt_ledger_row **out, int *n, pt_err *err);
 int pt_repo_ledger_entry(pt_db *db, pt_arena *a, int64_t entry_id, pt_ledger_row *out, pt_err *err);

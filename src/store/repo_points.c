@@ -189,18 +189,51 @@ int pt_repo_lots_by_date(pt_db *db, pt_arena *a, int64_t member_id, pt_lot_row *
 	return lots_from(a, &r, out, n, err);
 }
 
-int pt_repo_members_with_expired(pt_db *db, pt_arena *a, const char *today, int64_t after_id,
-                                 int limit, int64_t **ids, int *n, pt_err *err)
+int pt_repo_expired_lots_next(pt_db *db, pt_arena *a, const char *today, pt_expiry_cursor *at,
+                              int limit, int64_t **member_ids, int *n, pt_err *err)
 {
-	pt_val p[] = {PT_TEXT(today), PT_INT(after_id), PT_INT(limit)};
 	pt_rows r;
-	if (pt_db_query(db, a,
-	                "SELECT DISTINCT member_id FROM point_lots WHERE remaining > 0 AND "
-	                "expires_on IS NOT NULL AND expires_on < $1 AND member_id > $2 "
-	                "ORDER BY member_id LIMIT $3",
-	                p, 3, &r, err) != 0)
-		return -1;
-	return pt_rows_ids(a, &r, ids, n, err);
+	for (;;) {
+		/* Within one date the index is in id order, so the next batch starts at its
+		 * place; a cursor on (expires_on, id) together would have SQLite walk the
+		 * date's lots from its first each time. */
+		if (at->date[0]) {
+			pt_val p[] = {PT_TEXT(at->date), PT_INT(at->lot_id), PT_INT(limit)};
+			if (pt_db_query(db, a,
+			                "SELECT id, member_id FROM point_lots WHERE remaining > 0 "
+			                "AND expires_on = $1 AND id > $2 ORDER BY id LIMIT $3",
+			                p, 3, &r, err) != 0)
+				return -1;
+			if (r.nrows > 0) {
+				*member_ids = pt_arena_alloc(a, sizeof(int64_t) * (size_t)r.nrows);
+				if (!*member_ids)
+					return pt_err_oom(err);
+				for (int i = 0; i < r.nrows; i++)
+					(*member_ids)[i] = pt_rows_int(&r, i, 1);
+				at->lot_id = pt_rows_int(&r, r.nrows - 1, 0);
+				*n = r.nrows;
+				return 0;
+			}
+		}
+		pt_val q[] = {PT_TEXT(at->date), PT_TEXT(today)};
+		if (pt_db_query(db, a,
+		                "SELECT MIN(expires_on) FROM point_lots WHERE remaining > 0 "
+		                "AND expires_on > $1 AND expires_on < $2",
+		                q, 2, &r, err) != 0)
+			return -1;
+		const char *next = pt_rows_get(&r, 0, 0);
+		if (!next) {
+			*n = 0;
+			return 0;
+		}
+		/* A date the cursor cannot hold whole would be found again and again. */
+		if (strlen(next) >= sizeof(at->date))
+			return pt_err_set(err, PT_INTERNAL, NULL,
+			                  "a lot's expiry date is not a date: %s",
+			                  "积分批次的到期日不是日期：%s", next);
+		strcpy(at->date, next);
+		at->lot_id = 0;
+	}
 }
 
 #define LEDGER_SQL                                                                                 \

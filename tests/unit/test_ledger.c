@@ -158,6 +158,47 @@ static void expired_points_vanish_before_the_job_runs(void **state)
 	assert_check_passes(f);
 }
 
+/* More members than one batch of the job, lots on several dates, some members with two lots
+ * on one date, some lots not yet expired: each expired point goes once, nothing else does. */
+static void expiry_job_takes_every_date_in_batches(void **state)
+{
+	fixture *f = *state;
+	pt_err err = {0};
+	pt_points_rules rules;
+	json_error_t jerr;
+	json_t *patch = json_loads("{\"expiry\":{\"mode\":\"rolling\",\"days\":10}}", 0, &jerr);
+	assert_int_equal(pt_svc_points_settings_put(&f->ctx, patch, &rules, &err), 0);
+	json_decref(patch);
+	enum { MEMBERS = 230, TWICE = 105, LATE = 20, SECOND_DATE_ONLY = 30 };
+	int64_t ids[MEMBERS + SECOND_DATE_ONLY];
+	for (int i = 0; i < MEMBERS + SECOND_DATE_ONLY; i++) {
+		char phone[16];
+		snprintf(phone, sizeof(phone), "139%08d", i);
+		ids[i] = new_member(f, phone);
+		if (i < MEMBERS)
+			post(f, ids[i], "earn", 100, false, PT_OK); /* expires 2026-03-11 */
+		if (i < TWICE)
+			post(f, ids[i], "earn", 7, false, PT_OK);
+	}
+	pt_clock_set_ms(at("2026-03-03T04:00:00Z"));
+	for (int i = 0; i < MEMBERS + SECOND_DATE_ONLY; i++)
+		post(f, ids[i], "earn", 5, false, PT_OK); /* expires 2026-03-13 */
+	pt_clock_set_ms(at("2026-03-08T04:00:00Z"));
+	for (int i = 0; i < LATE; i++)
+		post(f, ids[i], "earn", 1000, false, PT_OK); /* expires 2026-03-18 */
+	pt_clock_set_ms(at("2026-03-14T04:00:00Z"));
+	int64_t points, members;
+	assert_int_equal(pt_svc_job_expire(f->db, &points, &members, &err), 0);
+	assert_int_equal(points, MEMBERS * 100 + TWICE * 7 + (MEMBERS + SECOND_DATE_ONLY) * 5);
+	assert_int_equal(members, MEMBERS + SECOND_DATE_ONLY);
+	assert_int_equal(spendable(f, ids[0]), 1000);
+	assert_int_equal(spendable(f, ids[MEMBERS + SECOND_DATE_ONLY - 1]), 0);
+	assert_int_equal(pt_svc_job_expire(f->db, &points, &members, &err), 0);
+	assert_int_equal(points, 0);
+	assert_int_equal(members, 0);
+	assert_check_passes(f);
+}
+
 static void spend_moves_members_up_at_once_and_down_at_review(void **state)
 {
 	fixture *f = *state;
@@ -236,6 +277,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(clawback_debt_is_paid_by_the_next_credit, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(expired_points_vanish_before_the_job_runs, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(expiry_job_takes_every_date_in_batches, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(spend_moves_members_up_at_once_and_down_at_review,
 	                                    setup, teardown),
