@@ -110,10 +110,10 @@ static int64_t files_resident(void)
 	return n == 3 ? (int64_t)shared * sysconf(_SC_PAGESIZE) : 0;
 }
 
-void pt_sqlite_map_trim_past(int64_t max)
+bool pt_sqlite_map_trim_past(int64_t max)
 {
 	if (files_resident() <= max)
-		return;
+		return false;
 	pthread_mutex_lock(&maps_lock);
 	for (pt_sqlite_map *m = maps; m; m = m->next) {
 		int64_t size = atomic_load(&m->size);
@@ -121,4 +121,5 @@ void pt_sqlite_map_trim_past(int64_t max)
 			madvise(m->base, (size_t)size, MADV_DONTNEED);
 	}
 	pthread_mutex_unlock(&maps_lock);
+	return true;
 }

@@ -1,6 +1,7 @@
 #ifndef PT_STORE_SQLITE_MAP_H
 #define PT_STORE_SQLITE_MAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One read-only shared mapping of a database file for the whole process, kept for as long
@@ -32,7 +33,8 @@ void pt_sqlite_map_truncated(pt_sqlite_map *m, int64_t size);
  * and also of libraries and WAL indexes: /proc/self/statm's shared pages), lets its page
  * tables go of every database page it has mapped: they stay in the kernel's page cache, and
  * a page touched again is mapped again, but the server's resident size stops growing with
- * every page it has ever read. Safe while other threads read through the mappings. */
-void pt_sqlite_map_trim_past(int64_t max);
+ * every page it has ever read. Safe while other threads read through the mappings. Returns
+ * whether it let them go. */
+bool pt_sqlite_map_trim_past(int64_t max);
 
 #endif

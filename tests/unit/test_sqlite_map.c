@@ -69,7 +69,8 @@ static void test_bytes_only_where_the_file_has_them(void **state)
 	assert_ptr_equal(second, first + 1024);
 
 	/* Let go of by the page tables, the pages are still there to read. */
-	pt_sqlite_map_trim_past(0);
+	assert_false(pt_sqlite_map_trim_past(INT64_MAX));
+	assert_true(pt_sqlite_map_trim_past(0));
 	assert_int_equal(first[1023], 'a');
 	assert_int_equal(second[1023], 'b');
 
