@@ -54,10 +54,11 @@ enum { GROUP_MAX_REQUESTS = 256, GROUP_MAX_AGE_NS = 5 * 1000 * 1000 };
 enum { CHECKPOINT_EVERY_BATCHES = 200, CHECKPOINT_EVERY_MS = 500 };
 
 /* Past this much resident through the server's mappings of files, its page tables let go
- * of the database pages it read through its mapping of the file (store/sqlite_map.h): its
- * resident size is then bounded, rather than counting every page it ever read. Not more than
- * once a minute: every page touched after it is faulted in again, and at every checkpoint
- * round (half a second) that cost a fifth of the lookups at 1,000,000 members. */
+ * of the database pages it read through its mapping of the file (store/sqlite_map.h), so its
+ * resident size falls back once a load has passed rather than counting every page it ever
+ * read. Not more than once a minute: every page touched after it is faulted in again, and at
+ * every checkpoint round (half a second) that cost about a quarter of the lookups at
+ * 1,000,000 members. */
 #define MAPPED_RESIDENT_MAX ((int64_t)128 * 1024 * 1024)
 #define MAPPED_TRIM_GAP_NS  ((int64_t)60 * 1000000000)
 

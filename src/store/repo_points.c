@@ -200,19 +200,13 @@ int pt_repo_expired_lots_next(pt_db *db, pt_arena *a, const char *today, pt_expi
 		if (at->date[0]) {
 			pt_val p[] = {PT_TEXT(at->date), PT_INT(at->lot_id), PT_INT(limit)};
 			if (pt_db_query(db, a,
-			                "SELECT id, member_id FROM point_lots WHERE remaining > 0 "
+			                "SELECT member_id, id FROM point_lots WHERE remaining > 0 "
 			                "AND expires_on = $1 AND id > $2 ORDER BY id LIMIT $3",
 			                p, 3, &r, err) != 0)
 				return -1;
 			if (r.nrows > 0) {
-				*member_ids = pt_arena_alloc(a, sizeof(int64_t) * (size_t)r.nrows);
-				if (!*member_ids)
-					return pt_err_oom(err);
-				for (int i = 0; i < r.nrows; i++)
-					(*member_ids)[i] = pt_rows_int(&r, i, 1);
-				at->lot_id = pt_rows_int(&r, r.nrows - 1, 0);
-				*n = r.nrows;
-				return 0;
+				at->lot_id = pt_rows_int(&r, r.nrows - 1, 1);
+				return pt_rows_ids(a, &r, member_ids, n, err);
 			}
 		}
 		pt_val q[] = {PT_TEXT(at->date), PT_TEXT(today)};

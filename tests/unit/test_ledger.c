@@ -112,6 +112,17 @@ static int64_t spendable(fixture *f, int64_t member)
 	return m.spendable;
 }
 
+/* Points earned expire ten days later (rolling expiry). */
+static void expire_after_ten_days(fixture *f)
+{
+	pt_err err = {0};
+	pt_points_rules rules;
+	json_error_t jerr;
+	json_t *patch = json_loads("{\"expiry\":{\"mode\":\"rolling\",\"days\":10}}", 0, &jerr);
+	assert_int_equal(pt_svc_points_settings_put(&f->ctx, patch, &rules, &err), 0);
+	json_decref(patch);
+}
+
 static void clawback_debt_is_paid_by_the_next_credit(void **state)
 {
 	fixture *f = *state;
@@ -133,11 +144,7 @@ static void expired_points_vanish_before_the_job_runs(void **state)
 {
 	fixture *f = *state;
 	pt_err err = {0};
-	pt_points_rules rules;
-	json_error_t jerr;
-	json_t *patch = json_loads("{\"expiry\":{\"mode\":\"rolling\",\"days\":10}}", 0, &jerr);
-	assert_int_equal(pt_svc_points_settings_put(&f->ctx, patch, &rules, &err), 0);
-	json_decref(patch);
+	expire_after_ten_days(f);
 	int64_t m = new_member(f, "13800000002");
 	post(f, m, "earn", 100, false, PT_OK); /* expires 2026-03-11, local */
 	pt_clock_set_ms(at("2026-03-05T04:00:00Z"));
@@ -164,11 +171,7 @@ static void expiry_job_takes_every_date_in_batches(void **state)
 {
 	fixture *f = *state;
 	pt_err err = {0};
-	pt_points_rules rules;
-	json_error_t jerr;
-	json_t *patch = json_loads("{\"expiry\":{\"mode\":\"rolling\",\"days\":10}}", 0, &jerr);
-	assert_int_equal(pt_svc_points_settings_put(&f->ctx, patch, &rules, &err), 0);
-	json_decref(patch);
+	expire_after_ten_days(f);
 	enum { MEMBERS = 230, TWICE = 105, LATE = 20, SECOND_DATE_ONLY = 30 };
 	int64_t ids[MEMBERS + SECOND_DATE_ONLY];
 	for (int i = 0; i < MEMBERS + SECOND_DATE_ONLY; i++) {
